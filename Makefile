@@ -1,0 +1,40 @@
+# Two commands do all the set-up: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+export QT_API := pyside6
+
+.PHONY: run test install bench screenshots demo-models package package-check clean lint
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# Re-install only when the project's metadata changes.
+$(STAMP): pyproject.toml packaging/install_torch.py | $(PY)
+	$(PY) packaging/install_torch.py
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/studio gui --demo
+
+test: $(STAMP)
+	$(PY) -m pytest -q tests
+
+lint: $(STAMP)
+	$(VENV)/bin/lint-imports
+
+bench: $(STAMP)
+	$(PY) benchmarks/run_all.py
+
+screenshots: $(STAMP)
+	$(PY) docs/make_screenshots.py
+
+demo-models: $(STAMP)
+	$(PY) resources/demo/train_demo_models.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info

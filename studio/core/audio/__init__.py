@@ -1,0 +1,1 @@
+"""Melody events <-> MIDI, the built-in synth, and the playback device."""

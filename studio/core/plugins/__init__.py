@@ -1,0 +1,1 @@
+"""Plugin contract (``api``) and discovery (``registry``)."""

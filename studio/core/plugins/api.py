@@ -1,0 +1,206 @@
+"""The plugin contract: the only studio module a model plugin imports (plus torch/numpy).
+
+A plugin package exposes a module-level ``plugin`` object (a :class:`ModelPlugin`)
+through the ``studio.models`` entry-point group; the entry-point name equals
+``plugin.id``. See ``docs/plugin-guide.md``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Literal
+
+Modality = Literal["image", "melody", "text"]
+Family = Literal["gan", "vae", "rnn", "transformer", "diffusion", "other"]
+
+#: Optional capabilities a plugin may declare. Panels enable themselves from these.
+#: latent   - ``model.latent_dim`` and ``model.decode(z)``
+#: encode   - ``model.encode(x)`` returns latent means (needs ``latent``)
+#: continue - ``model.generate(prime_tokens, length, ...)`` streams tokens
+#: onnx     - ``model.onnx_exports()`` lists exportable modules
+CAPABILITIES = frozenset({"latent", "encode", "continue", "onnx"})
+MODALITIES = frozenset({"image", "melody", "text"})
+
+
+class ConfigError(ValueError):
+    """A hyperparameter value the user gave is unknown, of the wrong type or out of range."""
+
+
+def param(default: Any, *, label: str, help: str = "", min: float | None = None,
+          max: float | None = None, choices: tuple | None = None, log: bool = False) -> Any:
+    """A config field whose metadata drives the Models panel's generated form.
+
+    ``log=True`` hints that a slider should move on a log scale (learning rates).
+    """
+    return field(default=default, metadata={
+        "label": label, "help": help, "min": min, "max": max,
+        "choices": tuple(choices) if choices else None, "log": log,
+    })
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    name: str
+    type: type
+    default: Any
+    label: str
+    help: str = ""
+    min: float | None = None
+    max: float | None = None
+    choices: tuple | None = None
+    log: bool = False
+
+
+def config_params(config_cls: type) -> list[ParamSpec]:
+    """Describe each field of a plugin's ``Config`` dataclass for forms and validation."""
+    hints = typing.get_type_hints(config_cls)
+    specs = []
+    for f in dataclasses.fields(config_cls):
+        md = f.metadata or {}
+        default = f.default if f.default is not dataclasses.MISSING else (
+            f.default_factory() if f.default_factory is not dataclasses.MISSING else None)
+        specs.append(ParamSpec(
+            name=f.name, type=hints.get(f.name, type(default)), default=default,
+            label=md.get("label", f.name.replace("_", " ").capitalize()), help=md.get("help", ""),
+            min=md.get("min"), max=md.get("max"), choices=md.get("choices"), log=md.get("log", False)))
+    return specs
+
+
+def _coerce(spec: ParamSpec, value: Any) -> Any:
+    t = spec.type
+    try:
+        if t is bool:
+            if isinstance(value, str):
+                low = value.strip().lower()
+                if low in ("1", "true", "yes", "on"):
+                    return True
+                if low in ("0", "false", "no", "off"):
+                    return False
+                raise ValueError(value)
+            return bool(value)
+        if t is int:
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueError(value)
+            return int(float(value)) if isinstance(value, str) and "e" in value.lower() else int(value)
+        if t is float:
+            return float(value)
+        if t is str:
+            return str(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{spec.name}: {value!r} is not a valid {t.__name__}") from exc
+    return value
+
+
+def config_from_dict(config_cls: type, values: dict[str, Any] | None = None, *, strict: bool = True):
+    """Build a validated config. Unknown keys raise ``ConfigError`` when ``strict``."""
+    values = dict(values or {})
+    specs = {s.name: s for s in config_params(config_cls)}
+    unknown = sorted(set(values) - set(specs))
+    if unknown and strict:
+        raise ConfigError(f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(specs))}")
+    kwargs = {}
+    for name, value in values.items():
+        if name not in specs:
+            continue
+        spec = specs[name]
+        v = _coerce(spec, value)
+        if spec.choices and v not in spec.choices:
+            raise ConfigError(f"{name}: {v!r} is not one of {', '.join(map(str, spec.choices))}")
+        if spec.min is not None and isinstance(v, (int, float)) and v < spec.min:
+            raise ConfigError(f"{name}: {v} is below the minimum {spec.min}")
+        if spec.max is not None and isinstance(v, (int, float)) and v > spec.max:
+            raise ConfigError(f"{name}: {v} is above the maximum {spec.max}")
+        kwargs[name] = v
+    return config_cls(**kwargs)
+
+
+def config_to_dict(config: Any) -> dict[str, Any]:
+    return dataclasses.asdict(config)
+
+
+@dataclass
+class DataSpec:
+    """What a model needs to know about its dataset to build itself."""
+    modality: Modality
+    # images
+    image_size: int = 0
+    channels: int = 0
+    num_classes: int = 0
+    # text: the character vocabulary (index -> character)
+    vocab: list[str] = field(default_factory=list)
+    # melodies: event vocabulary size and phrase length in 16th-note steps
+    phrase_length: int = 0
+    min_pitch: int = 0
+    max_pitch: int = 0
+
+    @property
+    def vocab_size(self) -> int:
+        if self.modality == "text":
+            return len(self.vocab)
+        if self.modality == "melody":
+            from studio.core.audio.events import vocab_size
+            return vocab_size(self.min_pitch, self.max_pitch)
+        return 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "DataSpec":
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+@dataclass
+class OnnxExport:
+    """One module a plugin offers for ONNX export (its generating part)."""
+    name: str
+    module: Any  # torch.nn.Module
+    example_inputs: tuple
+    input_names: list[str]
+    output_names: list[str]
+    dynamic_axes: dict[str, dict[int, str]]
+
+
+@dataclass
+class ModelPlugin:
+    """Declared metadata plus a ``build`` factory. Declared, not computed (Orange style)."""
+    id: str
+    name: str
+    version: str
+    modality: Modality
+    family: Family
+    Config: type
+    build: Callable[[Any, DataSpec], Any]  # (config, data_spec) -> StudioModel
+    capabilities: frozenset[str] = frozenset()
+    description: str = ""
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` with a readable reason when the declaration is inconsistent."""
+        if not self.id or not isinstance(self.id, str):
+            raise ValueError("plugin id must be a non-empty string")
+        if self.modality not in MODALITIES:
+            raise ValueError(f"modality {self.modality!r} is not one of {sorted(MODALITIES)}")
+        unknown = set(self.capabilities) - CAPABILITIES
+        if unknown:
+            raise ValueError(f"unknown capabilities {sorted(unknown)}")
+        if not dataclasses.is_dataclass(self.Config):
+            raise ValueError("Config must be a dataclass")
+        try:
+            self.Config()
+        except TypeError as exc:
+            raise ValueError(f"Config needs defaults for every field ({exc})") from exc
+        if not callable(self.build):
+            raise ValueError("build must be callable")
+
+
+# The model side of the contract lives in studio.core.plugins.model (it imports torch).
+def __getattr__(name: str):  # lazy re-export so importing the API stays cheap
+    if name in ("StudioModel", "Optimizers", "GeneratedText"):
+        from studio.core.plugins import model
+        return getattr(model, name)
+    raise AttributeError(name)
+
+
+Iterator = Iterator  # re-exported for plugin type hints

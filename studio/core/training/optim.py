@@ -1,0 +1,124 @@
+"""The engine's implementation of the plugin ``Optimizers`` interface.
+
+One optimizer per parameter group the model declares; the model decides the
+order of updates (GANs), the engine decides how an update is applied:
+optimizer kind, learning rate (x the model's per-group scale), weight decay,
+gradient clipping, mixed-precision scaling, DDP gradient averaging and the
+NaN/inf guard.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from studio.core.plugins.model import Optimizers, StudioModel
+
+OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
+
+
+class NonFiniteError(FloatingPointError):
+    """A loss or gradient became NaN/inf; the message names the group and what went wrong."""
+
+
+@dataclass
+class OptimSettings:
+    optimizer: str = "adam"
+    lr: float = 2e-3
+    weight_decay: float = 0.0
+    momentum: float = 0.9
+    nesterov: bool = False
+    betas: tuple[float, float] = (0.9, 0.999)
+    grad_clip: float = 0.0  # max global norm; 0 = off
+
+
+def make_optimizer(params, kind: str, lr: float, s: OptimSettings) -> torch.optim.Optimizer:
+    kind = kind.lower()
+    if kind == "adam":
+        return torch.optim.Adam(params, lr=lr, betas=s.betas, weight_decay=s.weight_decay)
+    if kind == "adamw":
+        return torch.optim.AdamW(params, lr=lr, betas=s.betas, weight_decay=s.weight_decay)
+    if kind == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=s.momentum, nesterov=s.nesterov and s.momentum > 0,
+                               weight_decay=s.weight_decay)
+    if kind == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr, momentum=s.momentum, weight_decay=s.weight_decay)
+    raise ValueError(f"optimizer {kind!r} is not one of {', '.join(OPTIMIZERS)}")
+
+
+class EngineOptimizers(Optimizers):
+    def __init__(self, model: StudioModel, settings: OptimSettings | None = None, scaler=None, world_size: int = 1):
+        self.settings = settings or OptimSettings()
+        self.model = model
+        self.scaler = scaler  # torch.amp.GradScaler for fp16, else None
+        self.world_size = world_size
+        self.base_lr = self.settings.lr
+        self.lr_factor = 1.0  # set by the schedule each step
+        self.optimizers: dict[str, torch.optim.Optimizer] = {}
+        self.params: dict[str, list[torch.nn.Parameter]] = {}
+        for name, params in model.param_groups().items():
+            params = [p for p in params if p.requires_grad]
+            if not params:
+                continue
+            self.params[name] = params
+            self.optimizers[name] = make_optimizer(params, self.settings.optimizer,
+                                                   self.settings.lr * model.lr_scale(name), self.settings)
+        self.last_grad_norm: dict[str, float] = {}
+
+    def set_lr(self, base_lr: float | None = None, factor: float | None = None) -> None:
+        if base_lr is not None:
+            self.base_lr = float(base_lr)
+        if factor is not None:
+            self.lr_factor = float(factor)
+        for name, opt in self.optimizers.items():
+            for g in opt.param_groups:
+                g["lr"] = self.base_lr * self.lr_factor * self.model.lr_scale(name)
+
+    @property
+    def current_lr(self) -> float:
+        return self.base_lr * self.lr_factor
+
+    def zero_grad(self, group: str) -> None:
+        self.optimizers[group].zero_grad(set_to_none=True)
+
+    def step(self, group: str, loss: torch.Tensor) -> None:
+        if not torch.isfinite(loss.detach()).all():
+            raise NonFiniteError(f"the {group} loss became {float(loss.detach().float().mean())}")
+        opt = self.optimizers[group]
+        opt.zero_grad(set_to_none=True)
+        if self.scaler is not None:
+            self.scaler.scale(loss).backward()
+            self.scaler.unscale_(opt)
+        else:
+            loss.backward()
+        params = self.params[group]
+        if self.world_size > 1:
+            import torch.distributed as dist
+            for p in params:
+                if p.grad is not None:
+                    dist.all_reduce(p.grad)
+                    p.grad.div_(self.world_size)
+        if self.settings.grad_clip > 0:
+            norm = torch.nn.utils.clip_grad_norm_(params, self.settings.grad_clip)
+        else:
+            grads = [p.grad.detach().norm() for p in params if p.grad is not None]
+            norm = torch.stack(grads).norm() if grads else torch.zeros(())
+        norm_f = float(norm)
+        if not math.isfinite(norm_f) and self.scaler is None:
+            raise NonFiniteError(f"the {group} gradients became {norm_f}")
+        self.last_grad_norm[group] = norm_f
+        if self.scaler is not None:
+            self.scaler.step(opt)
+            self.scaler.update()
+        else:
+            opt.step()
+
+    # -- checkpoint state ---------------------------------------------------
+    def state_dicts(self) -> dict[str, dict]:
+        return {name: opt.state_dict() for name, opt in self.optimizers.items()}
+
+    def load_state_dicts(self, states: dict[str, dict]) -> None:
+        for name, st in states.items():
+            if name in self.optimizers:
+                self.optimizers[name].load_state_dict(st)

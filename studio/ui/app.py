@@ -1,0 +1,82 @@
+"""Start the studio window: paint first, then load panels, then import torch off the UI thread."""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+log = logging.getLogger("studio.ui")
+
+
+def _open_project(project_dir: str | None, demo: bool):
+    from studio.core.project import Project, ProjectError
+
+    if project_dir:
+        try:
+            return Project.open_or_create(project_dir)
+        except (ProjectError, OSError) as exc:
+            log.error("could not open project %s: %s", project_dir, exc)
+            return None
+    if demo:
+        from studio.core import paths
+        try:
+            return Project.open_or_create(paths.data_dir() / "demo-project", name="Demo project")
+        except (ProjectError, OSError) as exc:
+            log.error("could not open the demo project: %s", exc)
+    return None
+
+
+def run_gui(project_dir: str | None = None, demo: bool = False, screenshot: str | None = None) -> int:
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from studio.ui.context import StudioContext
+    from studio.ui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Generative Studio")
+    app.setOrganizationName("generative-studio")
+    ctx = StudioContext(demo=demo)
+    logging.getLogger().addHandler(ctx.log)
+    logging.getLogger().setLevel(logging.INFO)
+    window = MainWindow(ctx)
+    project = _open_project(project_dir, demo)
+    if project is not None:
+        ctx.set_project(project)
+
+    paint_file = os.environ.get("STUDIO_FIRST_PAINT_FILE")
+
+    def first_paint():
+        if paint_file:
+            Path(paint_file).write_text(f"{time.time():.6f}\n{int('torch' in sys.modules)}\n")
+        window.start_discovery()
+
+    window.welcome.painted.connect(first_paint)
+    state = {"panels": False, "discovery": False}
+
+    def maybe_shoot():
+        if screenshot and all(state.values()):
+            QTimer.singleShot(400, take)
+
+    def take():
+        app.processEvents()
+        ok = window.grab().save(screenshot)
+        if not ok:
+            print(f"studio gui: could not write screenshot {screenshot}", file=sys.stderr)
+        window.close()
+        app.exit(0 if ok else 1)
+
+    def mark(key):
+        state[key] = True
+        maybe_shoot()
+
+    window.panels_loaded.connect(lambda: mark("panels"))
+    window.discovery_finished.connect(lambda: mark("discovery"))
+    if screenshot:
+        QTimer.singleShot(120_000, lambda: (print("studio gui: timed out before the screenshot", file=sys.stderr), app.exit(1)))
+    window.show()
+    code = app.exec()
+    logging.getLogger().removeHandler(ctx.log)
+    return code

@@ -1,0 +1,68 @@
+"""Shared state and signals the panels use to talk to each other (views never call views)."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QSettings, Signal
+
+from studio.core import paths
+from studio.core.project import Project
+
+
+class LogBridge(QObject, logging.Handler):
+    """A logging handler that forwards records to the Log panel through a Qt signal."""
+
+    record = Signal(str, str)  # level name, formatted message
+
+    def __init__(self):
+        QObject.__init__(self)
+        logging.Handler.__init__(self, level=logging.INFO)
+        self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
+        self.history: list[tuple[str, str]] = []
+
+    def emit(self, rec: logging.LogRecord) -> None:  # logging.Handler API
+        try:
+            msg = self.format(rec)
+        except Exception:  # noqa: BLE001
+            msg = rec.getMessage()
+        self.history.append((rec.levelname, msg))
+        del self.history[:-2000]
+        self.record.emit(rec.levelname, msg)
+
+
+class StudioContext(QObject):
+    """What every panel receives: the open project, discovered plugins/devices and app-wide signals."""
+
+    plugins_ready = Signal(dict)       # id -> PluginEntry
+    devices_ready = Signal(list)       # list[Accelerator]
+    project_changed = Signal()         # a project was opened / its content changed
+    dataset_added = Signal(str)        # dataset folder
+    dataset_selected = Signal(str)     # dataset folder
+    run_started = Signal(str)          # run folder
+    run_selected = Signal(str)         # run folder (open in training / latent / melody / text panels)
+    status_message = Signal(str)
+
+    def __init__(self, project: Project | None = None, demo: bool = False):
+        super().__init__()
+        self.project = project
+        self.demo = demo
+        self.plugins: dict = {}
+        self.devices: list = []
+        self.log = LogBridge()
+        self.settings = QSettings(str(paths.config_dir() / "settings.ini"), QSettings.Format.IniFormat)
+
+    def set_plugins(self, plugins: dict) -> None:
+        self.plugins = plugins
+        self.plugins_ready.emit(plugins)
+
+    def set_devices(self, devices: list) -> None:
+        self.devices = devices
+        self.devices_ready.emit(devices)
+
+    def set_project(self, project: Project) -> None:
+        self.project = project
+        self.project_changed.emit()
+
+    def project_folder(self) -> Path | None:
+        return self.project.folder if self.project else None

@@ -1,0 +1,245 @@
+"""The main window: one QDockWidget per panel, a View menu, persisted layout, device in the status bar."""
+from __future__ import annotations
+
+import importlib
+import logging
+import time
+
+from PySide6.QtCore import QByteArray, QObject, Qt, QThread, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QWidget
+
+from studio import __version__
+from studio.ui.context import StudioContext
+from studio.ui.panels import PANELS, PanelSpec
+from studio.ui.panels.empty_state import EmptyState
+
+log = logging.getLogger("studio.ui")
+LAYOUT_VERSION = 1  # bump when the dock set changes so old saved layouts are ignored
+
+
+class _Discovery(QObject):
+    """Imports torch and discovers plugins/devices off the UI thread."""
+
+    done = Signal(dict, list)
+
+    def run(self) -> None:
+        from studio.core import devices
+        from studio.core.plugins.registry import discover
+
+        plugins = discover()
+        try:
+            found = devices.detect()
+        except Exception as exc:  # noqa: BLE001
+            log.warning("accelerator detection failed: %s", exc)
+            found = []
+        self.done.emit(plugins, found)
+
+
+class Welcome(QWidget):
+    """Central area; reports its first paint (used by the start-up benchmark)."""
+
+    painted = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        from PySide6.QtWidgets import QVBoxLayout
+
+        lay = QVBoxLayout(self)
+        self.label = QLabel(
+            "<h2>Generative Studio</h2>"
+            "<p>Train small generative models on your own images, melodies and text, offline.</p>"
+            "<ol><li><b>Import</b> a folder in <i>Datasets</i> (or drop it there)</li>"
+            "<li><b>Train</b> a model from <i>Models</i> and watch <i>Loss plot</i></li>"
+            "<li><b>Explore</b> it in <i>Latent grid</i>, <i>Melody</i> or <i>Text</i></li>"
+            "<li><b>Export</b> what you like: PNG, GIF, MP4, MIDI, WAV, text</li></ol>")
+        self.label.setWordWrap(True)
+        self.label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        lay.addWidget(self.label)
+        self._painted = False
+
+    def paintEvent(self, event):  # noqa: N802 - Qt API
+        super().paintEvent(event)
+        if not self._painted:
+            self._painted = True
+            self.painted.emit()
+
+
+class MainWindow(QMainWindow):
+    panels_loaded = Signal()
+    discovery_finished = Signal()
+
+    def __init__(self, ctx: StudioContext):
+        super().__init__()
+        self.ctx = ctx
+        self.setWindowTitle(self._title())
+        self.setDockNestingEnabled(True)
+        self.welcome = Welcome()
+        self.setCentralWidget(self.welcome)
+        self.docks: dict[str, QDockWidget] = {}
+        self.panels: dict[str, QWidget] = {}
+        self.first_paint_at: float | None = None
+        self.welcome.painted.connect(self._on_first_paint)
+        self.device_label = QLabel("Detecting accelerators…")
+        self.device_label.setToolTip("The device training will use by default")
+        self.statusBar().addPermanentWidget(self.device_label)
+        ctx.status_message.connect(lambda m: self.statusBar().showMessage(m, 5000))
+        ctx.project_changed.connect(lambda: self.setWindowTitle(self._title()))
+        self._build_docks()
+        self._build_menus()
+        self._default_state = self.saveState(LAYOUT_VERSION)
+        self.resize(1400, 880)
+        self._restore_layout()
+        self._thread: QThread | None = None
+
+    def _title(self) -> str:
+        proj = self.ctx.project
+        return f"{proj.name} — Generative Studio" if proj else f"Generative Studio {__version__}"
+
+    # -- docks ------------------------------------------------------------
+    def _build_docks(self) -> None:
+        by_area: dict = {}
+        for spec in PANELS:
+            dock = QDockWidget(spec.title, self)
+            dock.setObjectName(f"dock-{spec.key}")
+            dock.setWidget(EmptyState(spec.title, spec.empty_state))
+            dock.setToolTip(spec.empty_state)
+            self.addDockWidget(spec.area, dock)
+            self.docks[spec.key] = dock
+            by_area.setdefault(spec.area, []).append(dock)
+        # Tabs keep a 1366x768 screen usable; each area shows its first panel.
+        for docks in by_area.values():
+            for other in docks[1:]:
+                self.tabifyDockWidget(docks[0], other)
+            docks[0].raise_()
+
+    def load_panels(self) -> None:
+        """Import and build the panels one per event-loop turn, after the first paint."""
+        pending = list(PANELS)
+
+        def next_panel():
+            if not pending:
+                self.panels_loaded.emit()
+                return
+            self._load_panel(pending.pop(0))
+            QTimer.singleShot(0, next_panel)
+
+        QTimer.singleShot(0, next_panel)
+
+    def _load_panel(self, spec: PanelSpec) -> None:
+        module_name, cls_name = spec.target.split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:
+                return  # not built yet: the empty state stays
+            log.error("panel %s failed to load: %s", spec.title, exc)
+            return
+        except Exception as exc:  # noqa: BLE001 - a panel bug must not stop the window
+            log.error("panel %s failed to load: %s", spec.title, exc)
+            return
+        try:
+            panel = getattr(module, cls_name)(self.ctx)
+        except Exception as exc:  # noqa: BLE001
+            log.exception("panel %s failed to start: %s", spec.title, exc)
+            return
+        self.panels[spec.key] = panel
+        self.docks[spec.key].setWidget(panel)
+
+    # -- background discovery ----------------------------------------------
+    def start_discovery(self) -> None:
+        self._thread = QThread(self)
+        self._worker = _Discovery()
+        self._worker.moveToThread(self._thread)
+        self._thread.started.connect(self._worker.run)
+        self._worker.done.connect(self._on_discovered)
+        self._worker.done.connect(self._thread.quit)
+        self._thread.start()
+
+    def _on_discovered(self, plugins: dict, devices: list) -> None:
+        for entry in plugins.values():
+            if not entry.ok:
+                log.warning("plugin %s is broken: %s", entry.id, entry.error)
+        if devices:
+            self.device_label.setText(f"Device: {devices[0].label}")
+            self.device_label.setToolTip("Detected: " + "; ".join(d.label for d in devices))
+        self.ctx.set_devices(devices)
+        self.ctx.set_plugins(plugins)
+        self.discovery_finished.emit()
+
+    def _on_first_paint(self) -> None:
+        self.first_paint_at = time.time()
+        self.load_panels()
+
+    # -- menus ------------------------------------------------------------
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        self.file_menu = bar.addMenu("&File")
+        quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit, triggered=self.close)
+        quit_action.setToolTip("Close the studio (the project is saved)")
+        self.file_menu.addAction(quit_action)
+        self.view_menu = bar.addMenu("&View")
+        for spec in PANELS:
+            act = self.docks[spec.key].toggleViewAction()
+            if spec.shortcut:
+                act.setShortcut(QKeySequence(spec.shortcut))
+            act.setToolTip(f"Show or hide the {spec.title} panel")
+            self.view_menu.addAction(act)
+        self.view_menu.addSeparator()
+        reset = QAction("&Reset layout", self, triggered=self.reset_layout)
+        reset.setToolTip("Put every panel back where it started")
+        self.view_menu.addAction(reset)
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction(QAction("&Keyboard shortcuts", self, triggered=self._show_shortcuts))
+        help_menu.addAction(QAction("&About", self, triggered=self._about))
+
+    def _shortcuts_text(self) -> str:
+        rows = [f"<tr><td><b>{s.shortcut}</b></td><td>show/hide {s.title}</td></tr>" for s in PANELS if s.shortcut]
+        for menu in (self.file_menu,):
+            for act in menu.actions():
+                if not act.shortcut().isEmpty():
+                    rows.append(f"<tr><td><b>{act.shortcut().toString()}</b></td><td>{act.text().replace('&', '')}</td></tr>")
+        return "<table>" + "".join(rows) + "</table>"
+
+    def _show_shortcuts(self) -> None:
+        QMessageBox.information(self, "Keyboard shortcuts", self._shortcuts_text())
+
+    def _about(self) -> None:
+        QMessageBox.about(self, "Generative Studio", f"<b>Generative Studio {__version__}</b><br>"
+                          "Train and explore small generative models offline.<br>"
+                          "Everything it makes is labelled as AI-generated.")
+
+    # -- layout persistence -------------------------------------------------
+    def reset_layout(self) -> None:
+        self.restoreState(self._default_state, LAYOUT_VERSION)
+        for dock in self.docks.values():
+            dock.show()
+
+    def _restore_layout(self) -> None:
+        s = self.ctx.settings
+        geom = s.value("window/geometry")
+        state = s.value("window/state")
+        if isinstance(geom, QByteArray):
+            self.restoreGeometry(geom)
+        if isinstance(state, QByteArray) and not self.restoreState(state, LAYOUT_VERSION):
+            log.info("saved window layout is from another version; using the default")
+
+    def save_layout(self) -> None:
+        s = self.ctx.settings
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/state", self.saveState(LAYOUT_VERSION))
+        s.sync()
+
+    def closeEvent(self, event):  # noqa: N802 - Qt API
+        for panel in self.panels.values():
+            shutdown = getattr(panel, "shutdown", None)
+            if callable(shutdown):
+                try:
+                    shutdown()
+                except Exception as exc:  # noqa: BLE001
+                    log.warning("panel shutdown failed: %s", exc)
+        self.save_layout()
+        if self._thread is not None:
+            self._thread.quit()
+            self._thread.wait(5000)
+        super().closeEvent(event)
