@@ -41,12 +41,11 @@ def make_studio_window(qtbot, tmp_path):
         win.show()
         qtbot.waitExposed(win)
         if load_panels:
-            with qtbot.waitSignal(win.panels_loaded, timeout=60_000):
-                if not win.panels:
-                    win.load_panels()
+            win.load_panels()
+            qtbot.waitUntil(lambda: win.panels_done, timeout=60_000)
         if discover:
-            with qtbot.waitSignal(win.discovery_finished, timeout=120_000):
-                win.start_discovery()
+            win.start_discovery()
+            qtbot.waitUntil(lambda: win.discovery_done, timeout=120_000)
         return win
 
     yield factory

@@ -39,8 +39,6 @@ def run_gui(project_dir: str | None = None, demo: bool = False, screenshot: str 
     app.setApplicationName("Generative Studio")
     app.setOrganizationName("generative-studio")
     ctx = StudioContext(demo=demo)
-    logging.getLogger().addHandler(ctx.log)
-    logging.getLogger().setLevel(logging.INFO)
     window = MainWindow(ctx)
     project = _open_project(project_dir, demo)
     if project is not None:
@@ -77,6 +75,4 @@ def run_gui(project_dir: str | None = None, demo: bool = False, screenshot: str 
     if screenshot:
         QTimer.singleShot(120_000, lambda: (print("studio gui: timed out before the screenshot", file=sys.stderr), app.exit(1)))
     window.show()
-    code = app.exec()
-    logging.getLogger().removeHandler(ctx.log)
-    return code
+    return app.exec()

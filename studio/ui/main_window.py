@@ -72,6 +72,9 @@ class MainWindow(QMainWindow):
     def __init__(self, ctx: StudioContext):
         super().__init__()
         self.ctx = ctx
+        root = logging.getLogger()
+        root.addHandler(ctx.log)  # the Log panel sees warnings and plugin errors
+        root.setLevel(min(root.level or logging.INFO, logging.INFO))
         self.setWindowTitle(self._title())
         self.setDockNestingEnabled(True)
         self.welcome = Welcome()
@@ -79,6 +82,9 @@ class MainWindow(QMainWindow):
         self.docks: dict[str, QDockWidget] = {}
         self.panels: dict[str, QWidget] = {}
         self.first_paint_at: float | None = None
+        self._panels_started = False
+        self.panels_done = False
+        self.discovery_done = False
         self.welcome.painted.connect(self._on_first_paint)
         self.device_label = QLabel("Detecting accelerators…")
         self.device_label.setToolTip("The device training will use by default")
@@ -114,17 +120,21 @@ class MainWindow(QMainWindow):
             docks[0].raise_()
 
     def load_panels(self) -> None:
-        """Import and build the panels one per event-loop turn, after the first paint."""
+        """Import and build the panels one per event-loop turn, after the first paint (idempotent)."""
+        if self._panels_started:
+            return
+        self._panels_started = True
         pending = list(PANELS)
 
         def next_panel():
             if not pending:
+                self.panels_done = True
                 self.panels_loaded.emit()
                 return
             self._load_panel(pending.pop(0))
-            QTimer.singleShot(0, next_panel)
+            QTimer.singleShot(0, self, next_panel)  # tied to self: stops if the window goes away
 
-        QTimer.singleShot(0, next_panel)
+        QTimer.singleShot(0, self, next_panel)
 
     def _load_panel(self, spec: PanelSpec) -> None:
         module_name, cls_name = spec.target.split(":")
@@ -148,6 +158,8 @@ class MainWindow(QMainWindow):
 
     # -- background discovery ----------------------------------------------
     def start_discovery(self) -> None:
+        if self._thread is not None:
+            return
         self._thread = QThread(self)
         self._worker = _Discovery()
         self._worker.moveToThread(self._thread)
@@ -165,6 +177,7 @@ class MainWindow(QMainWindow):
             self.device_label.setToolTip("Detected: " + "; ".join(d.label for d in devices))
         self.ctx.set_devices(devices)
         self.ctx.set_plugins(plugins)
+        self.discovery_done = True
         self.discovery_finished.emit()
 
     def _on_first_paint(self) -> None:
@@ -239,6 +252,7 @@ class MainWindow(QMainWindow):
                 except Exception as exc:  # noqa: BLE001
                     log.warning("panel shutdown failed: %s", exc)
         self.save_layout()
+        logging.getLogger().removeHandler(self.ctx.log)
         if self._thread is not None:
             self._thread.quit()
             self._thread.wait(5000)

@@ -1,0 +1,59 @@
+"""The main window: a dock per panel, View menu, persisted layout, device in the status bar."""
+from PySide6.QtCore import Qt
+
+from studio.ui.panels import PANELS
+from tests.ui.screens import save_widget
+
+
+def test_window_has_a_dock_per_panel_with_view_actions(make_studio_window):
+    win = make_studio_window()
+    assert set(win.docks) == {p.key for p in PANELS}
+    titles = [a.text() for a in win.view_menu.actions()]
+    for spec in PANELS:
+        assert spec.title in titles
+    assert "Device:" in win.device_label.text()
+    save_widget(win, "main-window")
+
+
+def test_view_menu_hides_and_reset_layout_restores(make_studio_window, qtbot):
+    win = make_studio_window(discover=False)
+    dock = win.docks["log"]
+    dock.toggleViewAction().trigger()
+    assert dock.isHidden()
+    win.reset_layout()
+    assert not dock.isHidden()
+
+
+def test_layout_persists_across_launches(make_studio_window, qtbot):
+    win = make_studio_window(load_panels=False, discover=False)
+    win.removeDockWidget(win.docks["runs"])
+    win.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, win.docks["runs"])
+    win.docks["runs"].setFloating(False)
+    win.docks["text"].hide()
+    win.close()
+    again = make_studio_window(load_panels=False, discover=False)
+    assert again.dockWidgetArea(again.docks["runs"]) == Qt.DockWidgetArea.LeftDockWidgetArea
+    assert again.docks["text"].isHidden()
+    again.reset_layout()
+
+
+def test_broken_plugin_is_logged_and_window_still_opens(make_studio_window, tmp_path, monkeypatch):
+    from studio.core.plugins import registry
+    from tests.fixtures.external_plugin import RAISING_PLUGIN, write_distribution
+
+    monkeypatch.syspath_prepend(str(write_distribution(tmp_path / "site", "studio-bad", {"exploding": RAISING_PLUGIN})))
+    registry.discover(refresh=True)
+    try:
+        win = make_studio_window()
+        assert win.isVisible()
+        assert any("exploding" in msg and "deliberately broken" in msg for _lvl, msg in win.ctx.log.history)
+        assert not win.ctx.plugins["exploding"].ok
+    finally:
+        registry.discover(refresh=True)
+
+
+def test_every_dock_shows_something_useful(make_studio_window):
+    win = make_studio_window(discover=False)
+    for key, dock in win.docks.items():
+        widget = dock.widget()
+        assert widget is not None and widget.toolTip() or widget.findChildren(object), key
