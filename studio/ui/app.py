@@ -10,24 +10,6 @@ from pathlib import Path
 log = logging.getLogger("studio.ui")
 
 
-def _open_project(project_dir: str | None, demo: bool):
-    from studio.core.project import Project, ProjectError
-
-    if project_dir:
-        try:
-            return Project.open_or_create(project_dir)
-        except (ProjectError, OSError) as exc:
-            log.error("could not open project %s: %s", project_dir, exc)
-            return None
-    if demo:
-        from studio.core import paths
-        try:
-            return Project.open_or_create(paths.data_dir() / "demo-project", name="Demo project")
-        except (ProjectError, OSError) as exc:
-            log.error("could not open the demo project: %s", exc)
-    return None
-
-
 def run_gui(project_dir: str | None = None, demo: bool = False, screenshot: str | None = None) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
@@ -40,9 +22,8 @@ def run_gui(project_dir: str | None = None, demo: bool = False, screenshot: str 
     app.setOrganizationName("generative-studio")
     ctx = StudioContext(demo=demo)
     window = MainWindow(ctx)
-    project = _open_project(project_dir, demo)
-    if project is not None:
-        ctx.set_project(project)
+    # Locks the project, offers crash recovery / a backup in words; never raises.
+    window.project_actions.open_at_start(project_dir, demo)
 
     paint_file = os.environ.get("STUDIO_FIRST_PAINT_FILE")
 

@@ -93,6 +93,8 @@ class MainWindow(QMainWindow):
         ctx.project_changed.connect(lambda: self.setWindowTitle(self._title()))
         self._build_docks()
         self._build_menus()
+        from studio.ui.project_actions import install_project_actions
+        self.project_actions = install_project_actions(self)  # File > New/Open/Recent/Save, Edit > Undo/Redo
         self._default_state = self.saveState(LAYOUT_VERSION)
         self.resize(1400, 880)
         self._restore_layout()
@@ -251,6 +253,7 @@ class MainWindow(QMainWindow):
                     shutdown()
                 except Exception as exc:  # noqa: BLE001
                     log.warning("panel shutdown failed: %s", exc)
+        self.project_actions.shutdown()  # clean exit: save, remove the autosave and the lock
         self.save_layout()
         logging.getLogger().removeHandler(self.ctx.log)
         if self._thread is not None:
