@@ -1,0 +1,225 @@
+"""Writing what the latent explorer makes: contact sheets, walks as GIF/MP4/PNG frames, melody walks
+as MIDI/WAV. Each file carries a small provenance record (plugin, run, checkpoint, method) where the
+format has a place for text (PNG text chunk, GIF comment, MIDI text event).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from studio.core.audio.events import MIN_PITCH, events_to_notes
+
+FORMATS = ("gif", "mp4", "png", "mid", "wav")
+IMAGE_FORMATS = ("gif", "mp4", "png")
+MELODY_FORMATS = ("mid", "wav")
+STEP_SECONDS_AT_120 = 0.125  # a 16th note at 120 bpm
+
+
+def to_uint8_hwc(images) -> np.ndarray:
+    """Images float (n,C,H,W) in [0,1] (numpy or torch) -> uint8 (n,H,W,3)."""
+    x = images.detach().cpu().numpy() if hasattr(images, "detach") else np.asarray(images)
+    if x.ndim != 4:
+        raise ValueError(f"expected images of shape (n, C, H, W), got shape {x.shape}")
+    if x.dtype != np.uint8:
+        x = (np.clip(x, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    x = np.transpose(x, (0, 2, 3, 1))
+    if x.shape[3] == 1:
+        x = np.repeat(x, 3, axis=3)
+    elif x.shape[3] > 3:
+        x = x[:, :, :, :3]
+    return np.ascontiguousarray(x)
+
+
+def contact_sheet(frames_hwc: np.ndarray, rows: int, cols: int, gutter: int = 2, background: int = 24) -> np.ndarray:
+    """Tile (n,H,W,3) uint8 frames row by row into one (rows*(H+g)-g, cols*(W+g)-g, 3) image."""
+    n, h, w, c = frames_hwc.shape
+    if n > rows * cols:
+        raise ValueError(f"{n} images do not fit a {rows}x{cols} sheet")
+    sheet = np.full((rows * (h + gutter) - gutter, cols * (w + gutter) - gutter, c), background, np.uint8)
+    for k in range(n):
+        r, q = divmod(k, cols)
+        sheet[r * (h + gutter): r * (h + gutter) + h, q * (w + gutter): q * (w + gutter) + w] = frames_hwc[k]
+    return sheet
+
+
+def upscale(frame: np.ndarray, factor: int) -> np.ndarray:
+    return frame if factor <= 1 else np.repeat(np.repeat(frame, factor, axis=0), factor, axis=1)
+
+
+def _provenance_text(provenance: dict[str, Any] | None) -> str:
+    return json.dumps({"generator": "generative-studio", **(provenance or {})}, default=str)
+
+
+def _recipe(provenance: dict[str, Any] | None):
+    """A ``studio.core.export`` recipe (disclosure + provenance) when that package is installed, else None."""
+    try:
+        from studio.core.export.provenance import make_recipe
+    except ImportError:
+        return None
+    prov = dict(provenance or {})
+    extra = {k: v for k, v in prov.items() if k not in ("plugin", "run", "checkpoint", "seed", "vector")}
+    return make_recipe(plugin_id=str(prov.get("plugin", "")), run_id=str(prov.get("run", "")),
+                       checkpoint_path=str(prov["checkpoint"]) if prov.get("checkpoint") else None,
+                       seed=prov.get("seed"), vector=prov.get("vector"), extra={"latent": extra})
+
+
+def write_png(path: str | Path, image_hwc: np.ndarray, provenance: dict[str, Any] | None = None) -> Path:
+    from PIL import Image
+    from PIL.PngImagePlugin import PngInfo
+
+    recipe = _recipe(provenance)
+    if recipe is not None:
+        from studio.core.export.images import save_image
+        return save_image(np.ascontiguousarray(image_hwc), path, recipe, overwrite=True)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    info = PngInfo()
+    info.add_text("studio", _provenance_text(provenance))
+    Image.fromarray(np.ascontiguousarray(image_hwc)).save(path, pnginfo=info)
+    return path
+
+
+def write_gif(path: str | Path, frames_hwc: np.ndarray, fps: float = 12.0, scale: int = 1,
+              provenance: dict[str, Any] | None = None) -> Path:
+    """An endlessly looping GIF with exactly one frame per input frame.
+
+    Pillow merges consecutive identical frames; a walk whose neighbours decode identically
+    gets one pixel's lowest bit toggled so the requested frame count is kept.
+    """
+    from PIL import Image
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frames = [upscale(f, scale).copy() for f in frames_hwc]
+    for k in range(1, len(frames)):
+        if np.array_equal(frames[k], frames[k - 1]):
+            frames[k][0, 0, 0] ^= 1
+    recipe = _recipe(provenance)
+    if recipe is not None:
+        from studio.core.export.video import save_gif
+        return save_gif(frames, path, recipe, fps=fps, min_side=1, overwrite=True)
+    ims = [Image.fromarray(f) for f in frames]
+    ims[0].save(path, save_all=True, append_images=ims[1:], duration=int(round(1000.0 / fps)), loop=0,
+                optimize=False, comment=_provenance_text(provenance).encode("utf-8"))
+    return path
+
+
+def write_mp4(path: str | Path, frames_hwc: np.ndarray, fps: float = 24.0, min_size: int = 256,
+              audio_path: str | Path | None = None, provenance: dict[str, Any] | None = None) -> Path:
+    """H.264 MP4 (imageio-ffmpeg). Small frames are upscaled (nearest) to at least ``min_size``
+    and to a multiple of 16 so players show them crisp; ``audio_path`` adds a soundtrack."""
+    import imageio_ffmpeg
+
+    recipe = _recipe(provenance)
+    if recipe is not None:
+        from studio.core.export.video import save_mp4
+        return save_mp4(list(frames_hwc), path, recipe, fps=fps, min_side=min_size, audio=audio_path, overwrite=True)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    h, w = frames_hwc.shape[1:3]
+    factor = max(1, int(np.ceil(min_size / max(min(h, w), 1))))
+    hh, ww = h * factor, w * factor
+    ph, pw = (-hh) % 16, (-ww) % 16
+    meta = ["-metadata", f"comment={_provenance_text(provenance)}"]
+    kwargs: dict[str, Any] = dict(fps=fps, codec="libx264", pix_fmt_out="yuv420p", macro_block_size=1,
+                                  quality=8, output_params=meta, ffmpeg_log_level="error")
+    if audio_path is not None:
+        kwargs.update(audio_path=str(audio_path), audio_codec="aac")
+    writer = imageio_ffmpeg.write_frames(str(path), (ww + pw, hh + ph), **kwargs)
+    writer.send(None)
+    try:
+        for f in frames_hwc:
+            big = upscale(f, factor)
+            if ph or pw:
+                big = np.pad(big, ((0, ph), (0, pw), (0, 0)), mode="edge")
+            writer.send(np.ascontiguousarray(big))
+    finally:
+        writer.close()
+    return path
+
+
+def write_png_frames(folder: str | Path, frames_hwc: np.ndarray, provenance: dict[str, Any] | None = None) -> list[Path]:
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    return [write_png(folder / f"frame-{k:04d}.png", f, {**(provenance or {}), "frame": k})
+            for k, f in enumerate(frames_hwc)]
+
+
+# -- melodies ---------------------------------------------------------------
+def write_melody_walk_midi(path: str | Path, events, min_pitch: int = MIN_PITCH, bpm: float = 120.0,
+                           provenance: dict[str, Any] | None = None) -> Path:
+    """One phrase per walk step, one after another in one track; each phrase starts with a
+    ``marker`` meta event ("step k") so tools (and tests) can find the phrases."""
+    import mido
+
+    ev = np.asarray(events.cpu() if hasattr(events, "cpu") else events, dtype=np.int64)
+    if ev.ndim != 2:
+        raise ValueError(f"expected melodies of shape (n, L), got shape {ev.shape}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tpb = 480
+    step_ticks = tpb // 4
+    mid = mido.MidiFile(ticks_per_beat=tpb)
+    track = mido.MidiTrack()
+    mid.tracks.append(track)
+    track.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm), time=0))
+    track.append(mido.MetaMessage("text", text=_provenance_text(provenance), time=0))
+    now = 0  # absolute tick of the last message written
+    timeline: list[tuple[int, int, Any]] = []  # (tick, order, message)
+    for k, phrase in enumerate(ev):
+        start = k * ev.shape[1] * step_ticks
+        timeline.append((start, 0, mido.MetaMessage("marker", text=f"step {k}")))
+        for note in events_to_notes(phrase.tolist(), min_pitch):
+            on = start + note.start * step_ticks
+            off = on + note.duration * step_ticks
+            pitch = int(np.clip(note.pitch, 0, 127))
+            timeline.append((on, 2, mido.Message("note_on", note=pitch, velocity=90)))
+            timeline.append((off, 1, mido.Message("note_off", note=pitch, velocity=0)))
+    timeline.sort(key=lambda t: (t[0], t[1]))
+    for tick, _, msg in timeline:
+        track.append(msg.copy(time=tick - now))
+        now = tick
+    track.append(mido.MetaMessage("end_of_track", time=step_ticks))
+    mid.save(str(path))
+    return path
+
+
+def render_melody_audio(events, min_pitch: int = MIN_PITCH, bpm: float = 120.0, sample_rate: int = 22050) -> np.ndarray:
+    """Mono float32 audio of phrases played one after another.
+
+    Uses the studio synth (``studio.core.audio.synth.render``) when it is installed; otherwise a
+    small built-in sine-and-envelope voice, so export always works.
+    """
+    ev = np.asarray(events.cpu() if hasattr(events, "cpu") else events, dtype=np.int64)
+    flat = ev.reshape(-1)
+    try:
+        from studio.core.audio.synth import render  # written by the melody engineer
+        audio = render(flat.tolist(), sample_rate=sample_rate, bpm=bpm, min_pitch=min_pitch)
+        return np.asarray(audio, dtype=np.float32).reshape(-1)
+    except (ImportError, TypeError):
+        pass
+    step = 60.0 / bpm / 4.0
+    total = int(round(len(flat) * step * sample_rate)) + 1
+    out = np.zeros(total, np.float32)
+    for note in events_to_notes(flat.tolist(), min_pitch):
+        a = int(note.start * step * sample_rate)
+        n = max(1, int(note.duration * step * sample_rate))
+        t = np.arange(n, dtype=np.float32) / sample_rate
+        freq = 440.0 * 2.0 ** ((note.pitch - 69) / 12.0)
+        env = np.minimum(1.0, t / 0.005) * np.exp(-3.0 * t)
+        release = np.minimum(1.0, (n - np.arange(n)) / (0.01 * sample_rate))
+        out[a:a + n] += (0.3 * np.sin(2 * np.pi * freq * t) * env * release)[: max(0, total - a)]
+    return np.clip(out, -1.0, 1.0)
+
+
+def write_melody_walk_wav(path: str | Path, events, min_pitch: int = MIN_PITCH, bpm: float = 120.0,
+                          sample_rate: int = 22050) -> Path:
+    import soundfile as sf
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(str(path), render_melody_audio(events, min_pitch, bpm, sample_rate), sample_rate, subtype="PCM_16")
+    return path

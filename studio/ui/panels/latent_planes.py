@@ -1,0 +1,82 @@
+"""Plane handling for the latent grid panel (a mixin of ``LatentGridPanel``): which plane the grid
+shows (random, PCA, four corners), re-seeding, centring on a point and breeding."""
+from __future__ import annotations
+
+import numpy as np
+
+from studio.core.latent import CORNER_NAMES, Plane
+
+
+class PlanesMixin:
+    def rebuild_plane(self, origin=None) -> None:
+        lm = self.loaded
+        if lm is None:
+            return
+        kind = self.plane_kind.currentData()
+        if kind == "corners" and all(c is not None for c in self.corners):
+            plane = Plane.from_corners(np.stack(self.corners), method=self.method.currentData())
+        elif kind == "pca" and lm.pca is not None:
+            plane = Plane.from_pca(lm.pca, origin=origin)
+        else:
+            if kind == "corners":
+                self._status("Shift-click four cells to set the corners; showing a random plane until then.")
+            plane = Plane.random(lm.latent_dim, seed=self._plane_seed, origin=origin)
+        self.view.set_plane(plane, lm.modality)
+        self._update_status()
+
+    def reseed(self) -> None:
+        self._plane_seed += 1
+        origin = self.view.plane.point(*self.view.plane_centre()) if self.view.plane is not None else None
+        if self.plane_kind.currentData() != "random":
+            self.plane_kind.blockSignals(True)
+            self.plane_kind.setCurrentIndex(0)
+            self.plane_kind.blockSignals(False)
+        self.rebuild_plane(origin=origin)
+
+    def centre_on(self, vector, step: float | None = None, seed: int | None = None) -> None:
+        """A random plane through ``vector`` with the vector in the middle cell."""
+        if self.loaded is None:
+            return
+        if seed is not None:
+            self._plane_seed = seed
+        self.plane_kind.blockSignals(True)
+        self.plane_kind.setCurrentIndex(0)
+        self.plane_kind.blockSignals(False)
+        plane = Plane.random(self.loaded.latent_dim, seed=self._plane_seed, origin=vector)
+        old_step = self.view.step
+        self.view.set_plane(plane, self.loaded.modality)
+        self.view.step = float(step if step is not None else old_step)
+        self.view.centre = (self.view._snapped(0.0, self.view.cols), self.view._snapped(0.0, self.view.rows))
+        self.view.new_generation()
+        self._update_status()
+
+    def breed(self, vector) -> None:
+        """Children around ``vector``: the grid centred on it with step = spread, in fresh directions."""
+        self.centre_on(vector, step=self.spread.value(), seed=self._plane_seed + 1)
+        self._status(f"Breeding: the cells around the parent differ by a spread of {self.spread.value():g}")
+
+    def set_corner(self, slot: int | None, vector, key=None) -> None:
+        if slot is None:
+            slot = next((k for k, c in enumerate(self.corners) if c is None), 3)
+        self.corners[slot] = np.asarray(vector, np.float32)
+        if key is not None:
+            self.view.corner_marks[slot] = (self.view.generation, tuple(key))
+        n = sum(c is not None for c in self.corners)
+        self.corner_label.setText(f"Corners {n}/4")
+        if n == 4:
+            self.plane_kind.blockSignals(True)
+            self.plane_kind.setCurrentIndex(self.plane_kind.findData("corners"))
+            self.plane_kind.blockSignals(False)
+            self.rebuild_plane()
+        else:
+            self._status(f"{CORNER_NAMES[slot].capitalize()} corner set; {4 - n} to go (shift-click cells).")
+        self.view.update()
+
+    def clear_corners(self) -> None:
+        self.corners = [None] * 4
+        self.view.corner_marks.clear()
+        self.corner_label.setText("Corners 0/4")
+        if self.plane_kind.currentData() == "corners":
+            self.plane_kind.setCurrentIndex(0)
+        self.view.update()
+

@@ -1,0 +1,259 @@
+"""The latent grid panel driven like a user: drag, wheel, click, shift-click, right-click, paths, export."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtGui import QGuiApplication, QMouseEvent, QWheelEvent
+from PySide6.QtWidgets import QApplication
+
+from studio.core.project import Project
+from tests.ui.latent_doubles import TinyImageModel, TinyMelodyModel
+from tests.ui.screens import save_widget
+
+torch.set_num_threads(1)
+L, R, NB = Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton, Qt.MouseButton.NoButton
+NOMOD, SHIFT = Qt.KeyboardModifier.NoModifier, Qt.KeyboardModifier.ShiftModifier
+
+
+def mouse(widget, kind, pos, button=L, buttons=None, mods=NOMOD):
+    types = {"press": QEvent.Type.MouseButtonPress, "move": QEvent.Type.MouseMove,
+             "release": QEvent.Type.MouseButtonRelease}
+    pos = QPointF(pos)
+    buttons = (button if kind != "release" else NB) if buttons is None else buttons
+    ev = QMouseEvent(types[kind], pos, widget.mapToGlobal(pos), button if kind != "move" else NB, buttons, mods)
+    QApplication.sendEvent(widget, ev)
+
+
+def click(widget, pos, button=L, mods=NOMOD):
+    mouse(widget, "press", pos, button, mods=mods)
+    mouse(widget, "release", pos, button, mods=mods)
+
+
+def drag(widget, start, end, steps=8):
+    mouse(widget, "press", start)
+    for k in range(1, steps + 1):
+        p = QPointF(start) + (QPointF(end) - QPointF(start)) * (k / steps)
+        mouse(widget, "move", p, NB, buttons=L)
+    mouse(widget, "release", end)
+
+
+def centre_of(view, key) -> QPointF:
+    return view.cell_rect(key).center()
+
+
+def make_panel(qtbot, ctx, model):
+    from studio.ui.panels.latent_grid import LatentGridPanel
+
+    panel = LatentGridPanel(ctx)
+    qtbot.addWidget(panel)
+    panel.resize(980, 620)
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.set_model(model, plugin_id="tiny", run="runs/tiny", checkpoint="step-1.safetensors", backend="torch")
+    qtbot.waitUntil(lambda: panel.ready() and panel.view.complete(), timeout=20_000)
+    panel.view.repaint()
+    return panel
+
+
+@pytest.fixture
+def ctx(tmp_path):
+    from studio.ui.context import StudioContext
+
+    return StudioContext(project=Project.create(tmp_path / "proj"))
+
+
+@pytest.fixture
+def panel(qtbot, ctx):
+    p = make_panel(qtbot, ctx, TinyImageModel())
+    yield p
+    p.shutdown()
+
+
+def test_empty_state_before_a_model(qtbot, ctx):
+    from studio.ui.panels.latent_grid import LatentGridPanel
+
+    p = LatentGridPanel(ctx)
+    qtbot.addWidget(p)
+    assert p.view.plane is None and "Open a trained model" in p.view.empty_text
+    assert all(w.toolTip() for w in (p.plane_kind, p.rows, p.cols, p.method, p.steps, p.spread, p.follow, p.quick,
+                                     p.export_btn, p.path_mode, p.view))
+    p.shutdown()
+
+
+def test_drag_pans_the_plane_and_decodes_the_new_cells(qtbot, panel):
+    view = panel.view
+    before_centre, before_keys = view.centre, set(view.visible_keys())
+    tile_before = view.cache[(0, 0)][0].copy()
+    width = view._target.width()
+    drag(view, QPointF(500, 300), QPointF(500 - width / 4, 300))          # a quarter of the grid to the left
+    assert view.centre[0] == pytest.approx(before_centre[0] + view.cols / 4, abs=0.05)
+    assert view.centre[1] == pytest.approx(before_centre[1])
+    assert view.selection is None                                          # a drag is not a click
+    qtbot.waitUntil(view.complete, timeout=10_000)
+    new_keys = set(view.visible_keys()) - before_keys
+    assert new_keys and all(k in view.cache for k in new_keys)
+    np.testing.assert_array_equal(view.cache[(0, 0)][0], tile_before)     # same lattice: cells are reused
+    assert view.paint_log and view.paint_log[-1][1] == view.input_seq
+
+
+def test_wheel_zooms_the_step_and_keeps_the_centre(qtbot, panel):
+    view = panel.view
+    step, gen, plane_centre = view.step, view.generation, view.plane_centre()
+    pos = QPointF(400, 300)
+    ev = QWheelEvent(pos, view.mapToGlobal(pos), QPoint(), QPoint(0, 120), NB, NOMOD, Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(view, ev)
+    assert view.step == pytest.approx(step * 0.85)
+    assert view.generation == gen + 1
+    assert view.plane_centre() == pytest.approx(plane_centre)
+    qtbot.waitUntil(view.complete, timeout=10_000)
+
+
+def test_click_selects_and_shift_click_sets_corners(qtbot, panel):
+    view = panel.view
+    click(view, centre_of(view, (1, -2)))
+    assert view.selection[1] == (1, -2)
+    np.testing.assert_allclose(panel.selected_vector(), view.plane.point(1 * view.step, -2 * view.step), atol=1e-6)
+    assert "cell 1, -2" in panel.preview.caption
+    chosen = []
+    for key in [(-3, -3), (2, -3), (-3, 2), (2, 2)]:
+        chosen.append(view.vector_at(key))
+        click(view, centre_of(view, key), mods=SHIFT)
+    assert panel.plane_kind.currentData() == "corners" and view.plane.kind == "corners"
+    assert panel.corner_label.text() == "Corners 4/4"
+    last = view.cols - 1
+    np.testing.assert_allclose(view.vector_at((0, 0)), chosen[0], atol=1e-5)
+    np.testing.assert_allclose(view.vector_at((last, 0)), chosen[1], atol=1e-5)
+    np.testing.assert_allclose(view.vector_at((last, view.rows - 1)), chosen[3], atol=1e-5)
+    assert (0, 0) in view.visible_keys() and (last, view.rows - 1) in view.visible_keys()
+
+
+def test_right_click_menu_bookmark_breed_copy_and_project_round_trip(qtbot, panel, ctx, tmp_path):
+    view = panel.view
+    with qtbot.waitSignal(view.context_requested) as sig:
+        click(view, centre_of(view, (2, 1)), button=R)
+    key, vec = sig.args[0], sig.args[1]
+    assert key == (2, 1)
+    menu = panel.build_context_menu(key, vec)
+    actions = {a.text(): a for a in menu.actions()}
+    assert {"Bookmark", "Use as corner", "Centre here", "Copy seed and vector"} <= set(actions)
+    actions["Bookmark"].trigger()
+    assert len(ctx.project.bookmarks) == 1 and ctx.project.bookmarks[0]["thumbnail"]
+    assert panel.bookmarks.list.count() == 1 and not panel.bookmarks.list.item(0).icon().isNull()
+    reopened = Project.open(ctx.project.folder)                       # saved with the project
+    bm = reopened.bookmarks[0]
+    np.testing.assert_allclose(bm["vector"], vec, atol=1e-6)
+    assert bm["plugin"] == "tiny" and bm["checkpoint"] == "step-1.safetensors" and bm["run"] == "runs/tiny"
+    actions["Copy seed and vector"].trigger()
+    copied = json.loads(QGuiApplication.clipboard().text())
+    np.testing.assert_allclose(copied["vector"], vec, atol=1e-5)
+    assert copied["cell"] == [2, 1]
+    panel.spread.setValue(0.3)
+    next(a for a in menu.actions() if a.text().startswith("Breed")).trigger()
+    assert view.step == pytest.approx(0.3)
+    np.testing.assert_allclose(view.vector_at((0, 0)), vec, atol=1e-5)   # the parent sits in the grid
+    qtbot.waitUntil(view.complete, timeout=10_000)
+    # a fresh panel on the reopened project lists the bookmark
+    from studio.ui.context import StudioContext
+    from studio.ui.panels.latent_grid import LatentGridPanel
+    other = LatentGridPanel(StudioContext(project=reopened))
+    qtbot.addWidget(other)
+    assert other.bookmarks.list.count() == 1
+    other.shutdown()
+
+
+def test_direction_sliders_edit_the_selection_live(qtbot, panel):
+    view = panel.view
+    click(view, centre_of(view, (0, 0)))
+    assert len(panel.directions.sliders) == 6
+    panel.directions.sliders[0].setValue(60)
+    edited = panel.edited_vector()
+    assert np.linalg.norm(edited - panel.selected_vector()) == pytest.approx(1.8, rel=1e-4)
+    qtbot.waitUntil(lambda: panel.preview.caption == "edited selection", timeout=10_000)
+    panel.directions.centre_requested.emit()
+    np.testing.assert_allclose(view.vector_at((0, 0)), edited, atol=1e-5)
+
+
+def test_drawn_path_plays_and_exports_gif_and_mp4(qtbot, panel, ctx, tmp_path):
+    import imageio.v3 as iio
+
+    view = panel.view
+    panel.path_mode.setChecked(True)
+    panel.steps.setValue(3)
+    panel.method.setCurrentIndex(panel.method.findData("lerp"))
+    before = view.centre
+    drag(view, centre_of(view, (-3, 0)), centre_of(view, (1, 0)), steps=12)
+    assert view.centre == before                           # path mode draws instead of panning
+    path = ctx.project.paths[-1]
+    k = len(path["points"])
+    assert k >= 4 and path["method"] == "lerp" and path["steps"] == 3
+    np.testing.assert_allclose(path["points"][0], view.vector_at((-3, 0)), atol=1e-5)
+    panel.play_path(path["name"])
+    qtbot.waitUntil(panel.preview.playing, timeout=10_000)
+    panel.stop_playing()
+    for fmt in ("gif", "mp4"):
+        out = tmp_path / f"walk.{fmt}"
+        with qtbot.waitSignal(panel.export_done, timeout=30_000):
+            panel.export_walk(str(out), path["name"])
+        frames = iio.imread(out, index=None) if fmt == "gif" else list(iio.imiter(out))
+        assert len(frames) == (k - 1) * 3 + 1
+    grid = panel.export_grid(str(tmp_path / "grid.png"))
+    assert iio.imread(grid).shape[:2] == (8 * 18, 8 * 18)
+    panel.path_mode.setChecked(False)
+    click(view, centre_of(view, (0, 0)))
+    cell = panel.export_cell(str(tmp_path / "cell.png"))
+    assert iio.imread(cell).shape[:2] == (16, 16)
+
+
+def test_follow_latest_checkpoint_reloads_without_losing_the_view(qtbot, panel, monkeypatch):
+    from studio.ui.panels import latent_grid
+
+    view = panel.view
+    drag(view, QPointF(500, 300), QPointF(420, 260))
+    click(view, centre_of(view, (1, 1)))
+    centre, step, sel = view.centre, view.step, view.selection[1]
+    old_decoder = panel.loaded.decoder
+    panel.loaded.run = "runs/tiny"
+    monkeypatch.setattr(latent_grid, "latest_checkpoint_path", lambda run: "step-2.safetensors")
+    retrained = TinyImageModel()
+    with torch.no_grad():
+        retrained.mix.mul_(-1)
+    monkeypatch.setattr(panel, "open_run", lambda run, keep_view=False: panel.set_model(
+        retrained, plugin_id="tiny", run=run, checkpoint="step-2.safetensors", backend="torch", keep_view=keep_view))
+    panel.follow.setChecked(True)
+    panel._poll_checkpoint()
+    qtbot.waitUntil(lambda: panel.loaded.checkpoint == "step-2.safetensors" and view.complete(), timeout=20_000)
+    assert panel.loaded.decoder is not old_decoder
+    assert view.centre == centre and view.step == step and view.selection[1] == sel
+    panel.follow.setChecked(False)
+
+
+def test_melody_grid_hover_plays_and_walk_exports_midi(qtbot, ctx, tmp_path):
+    import mido
+
+    panel = make_panel(qtbot, ctx, TinyMelodyModel())
+    view = panel.view
+    assert panel.loaded.modality == "melody" and view.cache[(0, 0)][0].shape == (48, 64, 3)
+    mouse(view, "move", centre_of(view, (1, 0)), NB, buttons=NB)
+    qtbot.waitUntil(lambda: panel.preview.caption == "cell 1, 0", timeout=5_000)
+    assert panel._play_info is not None                       # playback started (silent without a device)
+    a, b = view.vector_at((-2, -2)), view.vector_at((2, 1))
+    path = panel.add_path_from_points([a, b], name="morph")
+    panel.steps.setValue(4)
+    with qtbot.waitSignal(panel.export_done, timeout=30_000):
+        panel.export_walk(str(tmp_path / "morph.mid"), path["name"])
+    markers = [m for m in mido.MidiFile(tmp_path / "morph.mid") if m.type == "marker"]
+    assert len(markers) == path["steps"] + 1
+    save_widget(panel, "latent_grid_melody")
+    panel.shutdown()
+
+
+def test_screenshot(qtbot, panel):
+    click(panel.view, centre_of(panel.view, (0, -1)))
+    panel.bookmark(panel.selected_vector(), (0, -1))
+    panel.view.repaint()
+    path = save_widget(panel, "latent_grid", min_colours=64)
+    assert path.exists()
