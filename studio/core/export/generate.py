@@ -1,0 +1,197 @@
+"""Generate from a loaded model and write media files with their recipes (the core of ``studio generate``).
+
+Images go to PNG/JPEG/WebP (one per sample), an animated GIF (all samples as
+frames) or a labelled contact sheet (``grid``); melodies to MIDI, WAV or FLAC;
+text to TXT that starts with the prime and ends with the recipe block. Same
+model, seed and settings give the same bytes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from studio.core.export.naming import DEFAULT_PATTERN, check_target, format_name, plan_paths
+from studio.core.export.provenance import make_recipe, sha256_file
+
+FORMATS = {"image": ("png", "jpg", "webp", "gif"), "melody": ("mid", "wav", "flac"), "text": ("txt",)}
+DEFAULT_FORMAT = {"image": "png", "melody": "mid", "text": "txt"}
+ALIASES = {"jpeg": "jpg", "midi": "mid"}
+SINGLE_FILE_FORMATS = ("gif",)  # formats that hold every sample in one file
+
+
+class GenerateError(ValueError):
+    """A request that cannot be carried out (bad format for the modality, --n with a file path, ...)."""
+
+
+@dataclass
+class Source:
+    """Where the model came from: goes into every recipe."""
+    run_id: str
+    run_path: str | None = None
+    checkpoint_path: str | None = None
+    checkpoint_step: int | None = None
+    checkpoint_sha256: str | None = None
+
+
+@dataclass
+class GenerateRequest:
+    out: Path
+    n: int = 1
+    seed: int = 0
+    temperature: float | None = None
+    top_k: int | None = None
+    top_p: float | None = None
+    length: int | None = None
+    prime: str | None = None
+    fmt: str | None = None
+    grid: bool = False
+    overwrite: bool = False
+    private: bool = False
+    bpm: float = 120.0
+    pattern: str = DEFAULT_PATTERN
+    extra_sampling: dict[str, Any] = field(default_factory=dict)
+
+
+def source_for_run(run_dir: str | Path, info: Any) -> Source:
+    """Run id (from ``run.json``, else the folder name) and the checkpoint's path, step and sha256."""
+    run_dir = Path(run_dir)
+    ckpt = getattr(info, "path", None) or (info.get("checkpoint") if isinstance(info, dict) else None)
+    step = getattr(info, "step", None)
+    run_path = run_dir if run_dir.is_dir() else (Path(ckpt).parent.parent if ckpt else run_dir.parent)
+    run_id = run_path.name
+    if (run_path / "run.json").is_file():
+        from studio.core.fileio import read_json
+        try:
+            run_id = str(read_json(run_path / "run.json").get("id") or run_id)
+        except (ValueError, OSError):
+            pass
+    sha = sha256_file(ckpt) if ckpt and Path(ckpt).is_file() else None
+    return Source(run_id, str(run_path.resolve()), str(Path(ckpt).resolve()) if ckpt else None, step, sha)
+
+
+def _resolve_format(req: GenerateRequest, modality: str) -> tuple[str, bool]:
+    """(format, single_file): ``--out`` with a known extension is a file, otherwise a folder."""
+    known = {e for v in FORMATS.values() for e in v} | set(ALIASES)
+    suffix = req.out.suffix.lower().lstrip(".")
+    as_file = bool(suffix) and suffix in known and not req.out.is_dir()
+    fmt = (req.fmt or "").lower().lstrip(".") or None
+    fmt = ALIASES.get(fmt, fmt)
+    if as_file:
+        implied = ALIASES.get(suffix, suffix)
+        if fmt and fmt != implied:
+            raise GenerateError(f"--format {fmt} does not match the extension of {req.out}")
+        fmt = implied
+    fmt = fmt or DEFAULT_FORMAT[modality]
+    if fmt not in FORMATS[modality]:
+        raise GenerateError(f"{modality} models write {', '.join(FORMATS[modality])}, not {fmt}")
+    if req.grid and fmt not in ("png", "jpg", "webp"):
+        raise GenerateError("--grid makes one contact-sheet image: use png, jpg or webp")
+    if as_file and req.n > 1 and not (req.grid or fmt in SINGLE_FILE_FORMATS):
+        raise GenerateError(f"--out {req.out} is a file but --n is {req.n}: give a folder for several files")
+    return fmt, as_file
+
+
+def sampling_params(req: GenerateRequest, modality: str) -> dict[str, Any]:
+    """The sampling keyword arguments the user set (unset ones are left to the model's defaults)."""
+    kw: dict[str, Any] = {"temperature": req.temperature}
+    if modality != "image":
+        kw.update(top_k=req.top_k, top_p=req.top_p, length=req.length)
+    kw.update(req.extra_sampling)
+    return {k: v for k, v in kw.items() if v is not None}
+
+
+def _prime(req: GenerateRequest, model, modality: str) -> tuple[Any, dict[str, Any]]:
+    """(value passed to ``sample(prime=...)``, what the recipe records)."""
+    if not req.prime:
+        return None, {}
+    source = Path(req.prime)
+    is_file = len(req.prime) < 4096 and "\n" not in req.prime and source.is_file()
+    if modality == "text":
+        text = source.read_text(encoding="utf-8") if is_file else req.prime
+        return text, {"prime": text}
+    if modality == "melody":
+        if not is_file:
+            raise GenerateError(f"--prime for a melody model must be a MIDI file; {req.prime} is not a file")
+        from studio.core.audio.midi import midi_to_events
+        spec = model.spec
+        events = midi_to_events(source, spec.min_pitch or 36, spec.max_pitch or 96)
+        return events, {"prime_events": events}
+    raise GenerateError("--prime applies to melody and text models only")
+
+
+def generate_files(model, plugin, req: GenerateRequest, source: Source) -> list[Path]:
+    """Sample from ``model`` and write the files; returns their paths. Checks targets before sampling."""
+    import torch
+
+    modality = plugin.modality
+    if req.n < 1:
+        raise GenerateError(f"--n must be at least 1, got {req.n}")
+    fmt, as_file = _resolve_format(req, modality)
+    prime_value, prime_record = _prime(req, model, modality)
+    kw = sampling_params(req, modality)
+    names = dict(plugin=plugin.id, run=source.run_id, seed=req.seed)
+    one_file = as_file or req.grid or fmt in SINGLE_FILE_FORMATS
+    if one_file:
+        target = req.out if as_file else req.out / (format_name(req.pattern, index="grid" if req.grid else "all",
+                                                                **names) + "." + fmt)
+        paths = [check_target(target, req.overwrite)]
+    else:
+        paths = plan_paths(req.out, fmt, req.n, pattern=req.pattern, overwrite=req.overwrite, **names)
+
+    call = dict(kw)
+    if prime_value is not None:
+        call["prime"] = prime_value
+    with torch.no_grad():
+        samples = model.sample(req.n, req.seed, **call)
+    vectors = None
+    if hasattr(model, "latents") and "latent" in getattr(plugin, "capabilities", ()):
+        vectors = model.latents(req.n, req.seed)
+
+    def recipe(index: int | None, vector=None, **extra):
+        if modality == "melody":
+            extra["bpm"] = req.bpm
+        return make_recipe(plugin_id=plugin.id, plugin_version=plugin.version, run_id=source.run_id,
+                           run_path=source.run_path, checkpoint_sha256=source.checkpoint_sha256,
+                           checkpoint_step=source.checkpoint_step, checkpoint_path=source.checkpoint_path,
+                           seed=req.seed, n=req.n, index=index, vector=vector, modality=modality,
+                           sampling={**kw, **prime_record}, extra=extra or None, private=req.private)
+
+    per_sample = [recipe(i, None if vectors is None else vectors[i]) for i in range(req.n)]
+    if modality == "image":
+        return _write_images(samples, req, fmt, paths, per_sample, recipe)
+    if modality == "melody":
+        events = samples.tolist() if hasattr(samples, "tolist") else [list(s) for s in samples]
+        if prime_value is not None:  # the file continues the prime, as text does
+            events = [list(prime_value) + list(e) for e in events]
+        return _write_melodies(events, req, fmt, paths, per_sample, model)
+    from studio.core.export.text import save_text
+    return [save_text(str(t), p, r, overwrite=req.overwrite) for t, p, r in zip(samples, paths, per_sample)]
+
+
+def _write_images(samples, req, fmt, paths, per_sample, recipe) -> list[Path]:
+    from studio.core.export.images import contact_sheet, save_image, save_images
+
+    frames = [samples[i] for i in range(req.n)]
+    if req.grid:
+        labels = [f"seed {req.seed} #{i}" for i in range(req.n)]
+        return [save_image(contact_sheet(frames, labels), paths[0], recipe(None, frames=req.n, layout="grid"),
+                           fmt=fmt, overwrite=req.overwrite)]
+    if fmt == "gif":
+        from studio.core.export.video import save_gif
+        return [save_gif(frames, paths[0], recipe(None, frames=req.n), overwrite=req.overwrite)]
+    return save_images(frames, paths, per_sample, fmt=fmt, overwrite=req.overwrite)
+
+
+def _write_melodies(events, req, fmt, paths, per_sample, model) -> list[Path]:
+    spec = model.spec
+    min_pitch = int(getattr(spec, "min_pitch", 0) or 36)
+    if fmt == "mid":
+        from studio.core.export.midi import save_midi
+        return [save_midi(e, p, r, bpm=req.bpm, min_pitch=min_pitch, overwrite=req.overwrite)
+                for e, p, r in zip(events, paths, per_sample)]
+    from studio.core.audio.synth import render
+    from studio.core.export.audio import save_audio
+    sr = 44100
+    return [save_audio(render(e, bpm=req.bpm, sample_rate=sr, min_pitch=min_pitch), p, r, sample_rate=sr,
+                       overwrite=req.overwrite) for e, p, r in zip(events, paths, per_sample)]

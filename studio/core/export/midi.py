@@ -1,0 +1,41 @@
+"""MIDI export: the melody plus text meta events carrying the recipe and the disclosure.
+
+Builds on :func:`studio.core.audio.midi.events_to_midi`, which writes the
+recipe as a ``studio:``-prefixed JSON text event (the form its reader already
+understands). We add a copyright-style disclosure line and a marker so other
+MIDI tools show that the file is AI-generated.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import mido
+
+from studio.core.export.naming import check_target
+from studio.core.export.provenance import DISCLOSURE_LINE, finalize, source_label
+from studio.core.fileio import atomic_write_bytes
+
+
+def melody_midi(events: Any, recipe: dict[str, Any] | None, *, bpm: float = 120, program: int = 0,
+                min_pitch: int | None = None) -> mido.MidiFile:
+    from studio.core.audio.midi import events_to_midi
+
+    if hasattr(events, "detach"):
+        events = events.detach().cpu().reshape(-1).tolist()
+    recipe = finalize(recipe)
+    kwargs = {} if min_pitch is None else {"min_pitch": int(min_pitch)}
+    mid = events_to_midi(list(map(int, events)), bpm=bpm, program=program, track_name=source_label(recipe),
+                         text_meta=recipe, **kwargs)
+    # Disclosure as its own plain-text event, right after the track name, for tools that show meta text.
+    mid.tracks[0].insert(1, mido.MetaMessage("copyright", text=DISCLOSURE_LINE, time=0))
+    return mid
+
+
+def save_midi(events: Any, path: str | Path, recipe: dict[str, Any] | None, *, bpm: float = 120,
+              program: int = 0, min_pitch: int | None = None, overwrite: bool = False) -> Path:
+    from studio.core.audio.midi import midi_bytes
+
+    path = check_target(path, overwrite)
+    atomic_write_bytes(path, midi_bytes(melody_midi(events, recipe, bpm=bpm, program=program, min_pitch=min_pitch)))
+    return path
