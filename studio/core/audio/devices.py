@@ -12,7 +12,11 @@ def list_output_devices() -> tuple[list[dict], str]:
         return [], f"sound system unavailable ({exc})"
     try:
         devices = sd.query_devices()
-        default_out = sd.default.device[1] if isinstance(sd.default.device, (list, tuple)) else sd.default.device
+        pair = sd.default.device  # an (input, output) pair object, not a tuple
+        try:
+            default_out = pair[1]
+        except (TypeError, IndexError):
+            default_out = pair
     except Exception as exc:  # noqa: BLE001
         return [], f"could not list sound devices ({exc})"
     out = []

@@ -1,0 +1,1 @@
+"""Built-in model plugins, registered through the ``studio.models`` entry points like third-party ones."""

@@ -1,0 +1,149 @@
+"""Melody events <-> Standard MIDI files (mido).
+
+Export writes one track with tempo, a 4/4 time signature, the track name, a
+program change and (optionally) the generation parameters as a JSON text
+meta event, so other tools read the file back and the studio can tell how it
+was made. Import takes the top line of all tracks (the highest sounding note
+at each onset, drums ignored) quantised to the 16th-note grid.
+"""
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import mido
+
+from studio.core.audio.events import MAX_PITCH, MIN_PITCH, STEPS_PER_QUARTER, Note, events_to_notes, notes_to_events
+from studio.core.fileio import atomic_write_bytes
+
+TICKS_PER_BEAT = 480
+TEXT_PREFIX = "studio:"  # marks our generation-parameter text event
+DRUM_CHANNEL = 9
+
+
+class MidiError(ValueError):
+    """A MIDI file that cannot be read as a melody, with the file and the reason."""
+
+
+@dataclass
+class MidiMelody:
+    events: list[int]
+    notes: list[Note]
+    bpm: float = 120.0
+    track_name: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def events_to_midi(events, bpm: float = 120, program: int = 0, track_name: str = "Melody",
+                   text_meta: dict | None = None, min_pitch: int = MIN_PITCH, velocity: int = 90) -> mido.MidiFile:
+    """A one-track MIDI file of the melody (16th-note steps at ``bpm``)."""
+    if bpm <= 0:
+        raise ValueError(f"tempo must be positive, got {bpm}")
+    step_ticks = TICKS_PER_BEAT // STEPS_PER_QUARTER
+    mid = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT)
+    track = mido.MidiTrack()
+    mid.tracks.append(track)
+    track.append(mido.MetaMessage("track_name", name=str(track_name), time=0))
+    track.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm), time=0))
+    track.append(mido.MetaMessage("time_signature", numerator=4, denominator=4, time=0))
+    if text_meta:
+        track.append(mido.MetaMessage("text", text=TEXT_PREFIX + json.dumps(text_meta, default=str), time=0))
+    track.append(mido.Message("program_change", program=int(program) & 0x7F, channel=0, time=0))
+    # Absolute-time messages, then deltas; note-offs sort before note-ons at the same tick.
+    timeline: list[tuple[int, int, mido.Message]] = []
+    for n in events_to_notes(events, min_pitch):
+        pitch = max(0, min(127, n.pitch))
+        timeline.append((n.start * step_ticks, 1, mido.Message("note_on", note=pitch, velocity=velocity, channel=0)))
+        timeline.append(((n.start + n.duration) * step_ticks, 0, mido.Message("note_off", note=pitch, velocity=0, channel=0)))
+    timeline.sort(key=lambda t: (t[0], t[1]))
+    now = 0
+    for tick, _, msg in timeline:
+        track.append(msg.copy(time=tick - now))
+        now = tick
+    end = len(events) * step_ticks
+    track.append(mido.MetaMessage("end_of_track", time=max(0, end - now)))
+    return mid
+
+
+def midi_bytes(mid: mido.MidiFile) -> bytes:
+    buf = io.BytesIO()
+    mid.save(file=buf)
+    return buf.getvalue()
+
+
+def save_midi(events, path: str | Path, **kwargs) -> Path:
+    """Write ``events`` as a .mid file atomically; kwargs as :func:`events_to_midi`."""
+    path = Path(path)
+    atomic_write_bytes(path, midi_bytes(events_to_midi(events, **kwargs)))
+    return path
+
+
+def _open(source) -> tuple[mido.MidiFile, str]:
+    if isinstance(source, mido.MidiFile):
+        return source, source.filename or "<midi>"
+    if isinstance(source, (bytes, bytearray)):
+        name = "<bytes>"
+        opener = lambda: mido.MidiFile(file=io.BytesIO(bytes(source)))  # noqa: E731
+    else:
+        name = str(source)
+        opener = lambda: mido.MidiFile(str(source))  # noqa: E731
+    try:
+        return opener(), name
+    except FileNotFoundError as exc:
+        raise MidiError(f"{name}: file not found") from exc
+    except (OSError, EOFError, ValueError, KeyError, IndexError) as exc:
+        raise MidiError(f"{name}: not a readable MIDI file ({exc})") from exc
+
+
+def read_midi(source, min_pitch: int = MIN_PITCH, max_pitch: int = MAX_PITCH,
+              length: int | None = None) -> MidiMelody:
+    """The top line of a MIDI file (path, bytes or MidiFile) on the 16th grid."""
+    mid, name = _open(source)
+    tpb = mid.ticks_per_beat or TICKS_PER_BEAT
+    step_ticks = tpb / STEPS_PER_QUARTER
+    bpm, track_name, meta = None, "", {}
+    spans: list[tuple[int, int, int]] = []  # (start_tick, end_tick, pitch)
+    for track in mid.tracks:
+        now = 0
+        open_notes: dict[tuple[int, int], list[int]] = {}
+        for msg in track:
+            now += msg.time
+            if msg.is_meta:
+                if msg.type == "set_tempo" and bpm is None:
+                    bpm = mido.tempo2bpm(msg.tempo)
+                elif msg.type == "track_name" and not track_name:
+                    track_name = msg.name
+                elif msg.type == "text" and msg.text.startswith(TEXT_PREFIX):
+                    try:
+                        meta = json.loads(msg.text[len(TEXT_PREFIX):])
+                    except ValueError:
+                        meta = {}
+                continue
+            if msg.type not in ("note_on", "note_off") or msg.channel == DRUM_CHANNEL:
+                continue
+            key = (msg.channel, msg.note)
+            if msg.type == "note_on" and msg.velocity > 0:
+                open_notes.setdefault(key, []).append(now)
+            elif open_notes.get(key):
+                spans.append((open_notes[key].pop(0), now, msg.note))
+    if not spans:
+        raise MidiError(f"{name}: no notes found (drum-only or empty file)")
+    # Quantise, then keep the highest pitch per onset step (the top line).
+    by_step: dict[int, tuple[int, int]] = {}
+    for start, end, pitch in spans:
+        s = int(round(start / step_ticks))
+        d = max(1, int(round(end / step_ticks)) - s)
+        if s not in by_step or pitch > by_step[s][0]:
+            by_step[s] = (pitch, d)
+    notes = [Note(p, s, d) for s, (p, d) in sorted(by_step.items())]
+    events = notes_to_events(notes, length, min_pitch, max_pitch)
+    return MidiMelody(events, notes, float(bpm or 120.0), track_name, meta)
+
+
+def midi_to_events(source, min_pitch: int = MIN_PITCH, max_pitch: int = MAX_PITCH,
+                   length: int | None = None) -> list[int]:
+    """Event ids of a MIDI file's top line (see :func:`read_midi`)."""
+    return read_midi(source, min_pitch, max_pitch, length).events
