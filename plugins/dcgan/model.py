@@ -1,0 +1,209 @@
+"""DCGAN-style GAN: config and model side by side (nanoGPT style).
+
+Generator: z -> linear -> 4x4 -> transposed convolutions (batch norm, ReLU) -> tanh.
+Discriminator: stride-2 convolutions (LeakyReLU, optional spectral norm) -> linear score.
+Losses: non-saturating, hinge or WGAN-GP. The discriminator and generator are two
+parameter groups with their own learning-rate scale (two time-scale update rule).
+Samples come from an exponential moving average of the generator's weights.
+"""
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+from typing import Iterator
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from plugins.image_metrics import EMA, mean_pairwise_distance, sample_figures
+from studio.core.plugins.api import OnnxExport, param
+from studio.core.plugins.model import StudioModel, generator_for
+
+SIZES = (32, 64, 128)
+LOSSES = ("nonsaturating", "hinge", "wgan-gp")
+
+
+@dataclass
+class Config:
+    latent_size: int = param(64, label="Latent size", min=2, max=512, help="Length of the random vector z.")
+    width: int = param(32, label="Width", min=8, max=256,
+                       help="Channels at the finest resolution; doubled at each halving (capped at 8x).")
+    loss: str = param("hinge", label="Loss", choices=LOSSES,
+                      help="hinge: stable default; nonsaturating: the original DCGAN loss; "
+                           "wgan-gp: Wasserstein loss with a gradient penalty (slower, very stable).")
+    spectral_norm: bool = param(True, label="Spectral norm",
+                                help="Constrain the discriminator's layers (Miyato et al.); makes training steadier.")
+    gp_weight: float = param(10.0, label="Gradient penalty", min=0.0, max=100.0,
+                             help="Weight of the WGAN-GP gradient penalty (wgan-gp loss only).")
+    d_steps: int = param(1, label="Discriminator steps", min=1, max=10,
+                         help="Discriminator updates per generator update (2-5 is usual for wgan-gp).")
+    g_lr_scale: float = param(0.1, label="Generator LR scale", min=0.001, max=10.0, log=True,
+                              help="Generator learning rate = the run's learning rate x this.")
+    d_lr_scale: float = param(0.2, label="Discriminator LR scale", min=0.001, max=10.0, log=True,
+                              help="Discriminator learning rate = the run's learning rate x this "
+                                   "(higher than the generator's: two time-scale update rule).")
+    ema_decay: float = param(0.999, label="EMA decay", min=0.0, max=0.99999,
+                             help="Samples come from a moving average of the generator weights; 0 turns it off.")
+    diversity_every: int = param(100, label="Diversity check every", min=0, max=100_000,
+                                 help="Steps between mode-collapse checks (mean distance between 64 fixed samples); "
+                                      "0 turns them off.")
+
+
+def _channels(width: int, n: int) -> list[int]:
+    return [min(width * 2 ** i, width * 8) for i in range(n)]
+
+
+class Generator(nn.Module):
+    """z (B, latent) -> images (B, C, H, W) in [0, 1]."""
+
+    def __init__(self, latent: int, width: int, channels: int, size: int):
+        super().__init__()
+        n = int(math.log2(size)) - 2
+        chans = _channels(width, n)[::-1]
+        self.top = chans[0]
+        self.fc = nn.Linear(latent, chans[0] * 16)
+        layers: list[nn.Module] = [nn.BatchNorm2d(chans[0]), nn.ReLU()]
+        for i in range(n - 1):
+            layers += [nn.ConvTranspose2d(chans[i], chans[i + 1], 4, 2, 1, bias=False),
+                       nn.BatchNorm2d(chans[i + 1]), nn.ReLU()]
+        layers += [nn.ConvTranspose2d(chans[-1], channels, 4, 2, 1), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(self.fc(z).view(-1, self.top, 4, 4)) * 0.5 + 0.5
+
+
+class Discriminator(nn.Module):
+    """images in [0, 1] -> one score per image."""
+
+    def __init__(self, width: int, channels: int, size: int, spectral: bool):
+        super().__init__()
+        sn = nn.utils.parametrizations.spectral_norm if spectral else (lambda m: m)
+        n = int(math.log2(size)) - 2
+        layers: list[nn.Module] = []
+        cin = channels
+        for ch in _channels(width, n):
+            layers += [sn(nn.Conv2d(cin, ch, 4, 2, 1)), nn.LeakyReLU(0.2)]
+            cin = ch
+        self.net = nn.Sequential(*layers, nn.Flatten(), sn(nn.Linear(cin * 16, 1)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x * 2 - 1).squeeze(1)
+
+
+class DCGAN(StudioModel):
+    def __init__(self, config: Config, spec):
+        super().__init__(config, spec)
+        size, c = int(spec.image_size), int(spec.channels)
+        if size not in SIZES:
+            raise ValueError(f"dcgan: image size {size} px is not supported; use one of {', '.join(map(str, SIZES))}")
+        if c not in (1, 3):
+            raise ValueError(f"dcgan: {c} channels is not supported; images must be greyscale (1) or RGB (3)")
+        if config.loss not in LOSSES:
+            raise ValueError(f"dcgan: loss {config.loss!r} is not one of {', '.join(LOSSES)}")
+        self.latent_dim = config.latent_size
+        self.generator = Generator(config.latent_size, config.width, c, size)
+        self.discriminator = Discriminator(config.width, c, size, config.spectral_norm)
+        self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False).eval()
+        # Fixed latents for the mode-collapse indicator, stored so a resumed run measures the same thing.
+        self.register_buffer("fixed_z", torch.randn(64, config.latent_size, generator=generator_for(0)))
+        self.register_buffer("steps_done", torch.zeros((), dtype=torch.long))
+
+    # -- training -------------------------------------------------------------
+    def param_groups(self) -> dict[str, list[nn.Parameter]]:
+        return {"discriminator": list(self.discriminator.parameters()),
+                "generator": list(self.generator.parameters())}
+
+    def lr_scale(self, group: str) -> float:
+        return self.config.d_lr_scale if group == "discriminator" else self.config.g_lr_scale
+
+    def _d_loss(self, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+        kind = self.config.loss
+        d_real, d_fake = self.discriminator(real), self.discriminator(fake)
+        extra: dict[str, float] = {}
+        if kind == "nonsaturating":
+            loss = F.softplus(-d_real).mean() + F.softplus(d_fake).mean()
+        elif kind == "hinge":
+            loss = F.relu(1 - d_real).mean() + F.relu(1 + d_fake).mean()
+        else:
+            eps = torch.rand(len(real), 1, 1, 1, device=real.device)
+            mix = (eps * real + (1 - eps) * fake).requires_grad_(True)
+            grad, = torch.autograd.grad(self.discriminator(mix).sum(), mix, create_graph=True)
+            gp = (grad.flatten(1).norm(dim=1) - 1).pow(2).mean()
+            loss = d_fake.mean() - d_real.mean() + self.config.gp_weight * gp
+            extra["gp"] = float(gp.detach())
+        extra["d_real"] = float(d_real.detach().mean())
+        extra["d_fake"] = float(d_fake.detach().mean())
+        return loss, extra
+
+    def _z(self, n: int, device) -> torch.Tensor:
+        return torch.randn(n, self.latent_dim, device=device)
+
+    def training_step(self, batch: torch.Tensor, opt) -> dict[str, float]:
+        self.train()
+        self.generator_ema.eval()
+        real = batch.to(self.device)
+        n = len(real)
+        self.discriminator.requires_grad_(True)
+        for _ in range(self.config.d_steps):
+            with torch.no_grad():
+                fake = self.generator(self._z(n, real.device))
+            d_loss, extra = self._d_loss(real, fake)
+            opt.step("discriminator", d_loss)
+        # Freeze D while updating G: no wasted gradients for D's weights.
+        self.discriminator.requires_grad_(False)
+        score = self.discriminator(self.generator(self._z(n, real.device)))
+        g_loss = F.softplus(-score).mean() if self.config.loss == "nonsaturating" else -score.mean()
+        opt.step("generator", g_loss)
+        self.discriminator.requires_grad_(True)
+        self.steps_done += 1
+        out = {"d_loss": float(d_loss.detach()), "g_loss": float(g_loss.detach()), **extra}
+        every = self.config.diversity_every
+        if every and int(self.steps_done) % every == 0:
+            out["diversity"] = self.diversity()
+        return out
+
+    def after_step(self, step: int) -> None:
+        decay = self.config.ema_decay
+        # Early on the average follows the weights closely, else it would keep the random start.
+        decay = min(decay, (1 + step) / (10 + step)) if decay > 0 else 0.0
+        EMA.update(self.generator_ema, self.generator, decay)
+
+    @torch.no_grad()
+    def diversity(self) -> float:
+        """Mean pairwise distance of the 64 fixed-z samples (falls towards 0 when the generator collapses)."""
+        return mean_pairwise_distance(self.generator_ema(self.fixed_z))
+
+    @torch.no_grad()
+    def validation_step(self, batch: torch.Tensor) -> dict[str, float]:
+        real = batch.to(self.device)
+        d_loss, _ = self._d_loss(real, self.generator_ema(self._z(len(real), real.device)))
+        return {"val_d_loss": float(d_loss), "val_diversity": self.diversity()}
+
+    @torch.no_grad()
+    def evaluate(self, batches: Iterator[torch.Tensor]) -> dict[str, float]:
+        """Mode-collapse indicator and nearest-neighbour distance of 256 samples to the given images."""
+        return sample_figures(self.sample(256, seed=0), batches)
+
+    # -- generation -----------------------------------------------------------
+    def latents(self, n: int, seed: int = 0) -> torch.Tensor:
+        return torch.randn(n, self.latent_dim, generator=generator_for(seed))
+
+    @torch.no_grad()
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        self.generator_ema.eval()
+        z = z.to(self.device, torch.float32).view(-1, self.latent_dim)
+        return self.generator_ema(z).clamp_(0.0, 1.0)
+
+    @torch.no_grad()
+    def sample(self, n: int, seed: int = 0, **kwargs) -> torch.Tensor:
+        return self.decode(self.latents(n, seed))
+
+    def onnx_exports(self) -> list[OnnxExport]:
+        return [OnnxExport(
+            name="generator", module=copy.deepcopy(self.generator_ema).eval(),
+            example_inputs=(torch.zeros(2, self.latent_dim, device=self.device),),
+            input_names=["z"], output_names=["images"],
+            dynamic_axes={"z": {0: "batch"}, "images": {0: "batch"}})]
