@@ -1,0 +1,158 @@
+"""Background jobs of the Text panel: streaming generation, scoring a text, loading a run's model.
+
+Work runs on a Python thread; results come back through Qt signals (queued to the UI thread),
+so the window never waits on torch. Several samples are generated round-robin, so every
+column fills at the same pace; characters are sent in small batches (about 25 per second
+per sample) rather than one signal per character. Stop is checked between characters.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import asdict, dataclass
+
+from PySide6.QtCore import QObject, Signal
+
+log = logging.getLogger(__name__)
+FLUSH_SECONDS = 0.04
+
+
+@dataclass
+class TextRequest:
+    prime: str = ""
+    length: int = 300
+    samples: int = 1
+    temperature: float = 0.8
+    top_k: int = 0
+    top_p: float = 0.95
+    repetition_penalty: float = 1.0
+    seed: int = 0
+
+    def controls(self) -> dict:
+        return {"temperature": self.temperature, "top_k": self.top_k, "top_p": self.top_p,
+                "repetition_penalty": self.repetition_penalty}
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class TextJobs(QObject):
+    chunk = Signal(int, str)            # sample index, new characters
+    progress = Signal(int, int)         # characters done, total
+    finished = Signal(bool)             # True when stopped
+    failed = Signal(str)
+    scored = Signal(dict)
+    score_failed = Signal(str)
+    model_loaded = Signal(object, object, str)  # model, plugin, description
+    model_failed = Signal(str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._cancel = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._running = False
+
+    @property
+    def busy(self) -> bool:
+        """True from the start of a job until just before its final signal (so the UI can start the next)."""
+        return self._running
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def wait(self, timeout: float | None = None) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _start(self, target, *args) -> None:
+        if self._running:
+            raise RuntimeError("the text model is busy; stop the current job first")
+        self.wait()  # a finished job's thread may still be returning
+        self._cancel.clear()
+        self._running = True
+        self._thread = threading.Thread(target=self._run, args=(target, args), daemon=True, name="text-job")
+        self._thread.start()
+
+    def _run(self, target, args) -> None:
+        """Run a job; it returns its final (signal, *args), emitted after ``busy`` turns False."""
+        final = None
+        try:
+            final = target(*args)
+        finally:
+            self._running = False
+            if final is not None:
+                final[0].emit(*final[1:])
+
+    # -- generation -------------------------------------------------------------
+    def generate(self, model, request: TextRequest) -> None:
+        self._start(self._generate, model, request)
+
+    def _generate(self, model, req: TextRequest) -> None:
+        total = req.length * req.samples
+        done = 0
+        try:
+            streams = [model.continue_text(req.prime, req.length, seed=req.seed + i, **req.controls())
+                       for i in range(req.samples)]
+            pending = [""] * req.samples
+            alive = list(range(req.samples))
+            last = time.monotonic()
+            while alive and not self._cancel.is_set():
+                for i in list(alive):
+                    try:
+                        pending[i] += next(streams[i])
+                        done += 1
+                    except StopIteration:
+                        alive.remove(i)
+                    if self._cancel.is_set():
+                        break
+                if time.monotonic() - last >= FLUSH_SECONDS or not alive or self._cancel.is_set():
+                    self._flush(pending, done, total)
+                    last = time.monotonic()
+            self._flush(pending, done, total)
+            for s in streams:
+                s.close()
+        except Exception as exc:  # noqa: BLE001 - model code may raise anything; report it in words
+            log.exception("text generation failed")
+            self.failed.emit(f"generation failed: {type(exc).__name__}: {exc}")
+            return self.finished, True
+        return self.finished, self._cancel.is_set()
+
+    def _flush(self, pending: list[str], done: int, total: int) -> None:
+        for i, text in enumerate(pending):
+            if text:
+                self.chunk.emit(i, text)
+                pending[i] = ""
+        self.progress.emit(done, total)
+
+    # -- scoring ----------------------------------------------------------------
+    def score(self, model, text: str) -> None:
+        self._start(self._score, model, text)
+
+    def _score(self, model, text: str) -> None:
+        try:
+            result = model.score_text(text)
+            unknown = model.codec.unknown(text)
+            result["unknown_chars"] = "".join(unknown[:20])
+        except Exception as exc:  # noqa: BLE001
+            return self.score_failed, str(exc)
+        return self.scored, result
+
+    # -- loading a run ------------------------------------------------------------
+    def load_run(self, run_dir: str) -> None:
+        self._start(self._load, run_dir)
+
+    def _load(self, run_dir: str) -> None:
+        try:
+            from studio.core.training.checkpoints import load_model
+        except ImportError as exc:
+            return self.model_failed, f"cannot open runs yet: {exc}"
+        try:
+            model, plugin, info = load_model(run_dir)
+        except Exception as exc:  # noqa: BLE001 - a broken run must not break the panel
+            return self.model_failed, f"{run_dir}: {exc}"
+        if getattr(plugin, "modality", "") != "text" or not hasattr(model, "continue_text"):
+            return self.model_failed, (f"{run_dir}: the {getattr(plugin, 'name', 'model')} of this run does not "
+                                       "write text; pick a char-rnn or tiny-gpt run")
+        step = getattr(info, "step", None) or (getattr(info, "sidecar", {}) or {}).get("step", "?")
+        return self.model_loaded, model, plugin, f"{plugin.name} · {run_dir.rstrip('/').split('/')[-1]} · step {step}"

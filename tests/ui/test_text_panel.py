@@ -1,0 +1,180 @@
+"""Text panel driven like a user: stream samples, stop midway, presets, copy, save, perplexity, screenshot."""
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import torch
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+
+from tests.ui.screens import save_widget
+
+POEM = ("Shall I compare thee to a summer's day?\nThou art more lovely and more temperate: "
+        "rough winds do shake the darling buds of May — été, café, 🌹.\n")
+
+
+@pytest.fixture(scope="module")
+def model():
+    from plugins.tiny_gpt import Config, plugin
+    from studio.core.datasets import TrainingData
+    from studio.core.plugins.api import DataSpec
+    from studio.core.training.optim import EngineOptimizers, OptimSettings
+
+    torch.set_num_threads(1)
+    vocab = sorted(set(POEM))
+    data = TrainingData.from_tensors(DataSpec(modality="text", vocab=vocab),
+                                     tokens=torch.tensor([vocab.index(c) for c in POEM * 20]))
+    torch.manual_seed(0)
+    m = plugin.build(Config(layers=2, heads=2, width=32, context=32), data.spec)
+    opt = EngineOptimizers(m, OptimSettings(optimizer="adamw", lr=1e-2))
+    g = torch.Generator().manual_seed(0)
+    for step in range(120):
+        opt.set_lr(factor=0.5 * (1 + math.cos(math.pi * step / 120)))
+        m.training_step(data.random_batch("train", 16, g, seq_len=m.sequence_length), opt)
+    return m.eval()
+
+
+@pytest.fixture
+def panel(qtbot):
+    from studio.ui.context import StudioContext
+    from studio.ui.panels.text import TextPanel
+
+    ctx = StudioContext()
+    ctx.settings.remove("text/presets")
+    w = TextPanel(ctx)
+    qtbot.addWidget(w)
+    w.resize(1000, 640)
+    w.show()
+    yield w
+    w.shutdown()
+
+
+def test_empty_state_until_a_model_is_set(panel, model):
+    assert "No text model" in panel.model_label.text()
+    assert not panel.generate_button.isEnabled() and not panel.score_button.isEnabled()
+    panel.set_model(model, "tiny-gpt · sonnet")
+    assert panel.generate_button.isEnabled() and "sonnet" in panel.model_label.text()
+
+
+def test_streams_samples_side_by_side_and_stops_midway(panel, model, qtbot):
+    panel.set_model(model, "tiny-gpt")
+    panel.prime.setPlainText("Shall I")
+    panel.length.setValue(100_000)
+    panel.samples.setValue(2)
+    panel.seed.setValue(5)
+    qtbot.mouseClick(panel.generate_button, Qt.MouseButton.LeftButton)
+    assert panel.stop_button.isEnabled() and not panel.generate_button.isEnabled()
+    # text arrives while the worker is still writing; the UI thread keeps turning meanwhile
+    qtbot.waitUntil(lambda: len(panel.views[1].generated) >= 40, timeout=20_000)
+    assert panel.jobs.busy
+    with qtbot.waitSignal(panel.jobs.finished, timeout=10_000) as stopped:
+        qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
+    assert stopped.args == [True]
+    assert panel.status.text() == "Stopped."
+    left, right = panel.views[0], panel.views[1]
+    assert 0 < len(left.generated) < 100_000
+    assert left.text().startswith("Shall I") and left.seed == 5 and right.seed == 6
+    assert left.generated[:30] != right.generated[:30]  # different seeds, different text
+    assert panel.views[2].isHidden()
+    # the prime is bold and coloured, the continuation plain
+    doc = left.view.document()
+    prime_fmt = doc.begin().begin().fragment().charFormat()
+    assert prime_fmt.fontWeight() > 500
+    assert panel.generate_button.isEnabled() and not panel.stop_button.isEnabled()
+
+
+def test_same_seed_gives_the_same_text_as_the_model(panel, model, qtbot):
+    panel.set_model(model, "tiny-gpt")
+    panel.prime.setPlainText("Thou art")
+    panel.length.setValue(60)
+    panel.samples.setValue(1)
+    panel.temperature.setValue(0.7)
+    panel.seed.setValue(3)
+    with qtbot.waitSignal(panel.jobs.finished, timeout=20_000) as done:
+        panel.generate_button.click()
+    assert done.args == [False] and panel.status.text() == "Done."
+    expected = model.sample(1, seed=3, length=60, prime="Thou art", temperature=0.7, top_p=0.95)[0]
+    assert panel.views[0].text() == expected
+    assert panel.progress.value() == 60
+    panel.views[0].copy_button.click()
+    assert QGuiApplication.clipboard().text() == expected
+
+
+def test_presets_save_apply_delete_and_persist(panel, qtbot):
+    panel.temperature.setValue(1.3)
+    panel.top_k.setValue(7)
+    panel.save_preset("Stormy")
+    assert "Stormy" in [panel.preset.itemText(i) for i in range(panel.preset.count())]
+    panel.apply_preset("Balanced")
+    assert panel.temperature.value() == pytest.approx(0.8) and panel.top_k.value() == 0
+    # a second panel on the same settings sees the preset
+    from studio.ui.panels.text import TextPanel
+    other = TextPanel(panel.ctx)
+    qtbot.addWidget(other)
+    other.apply_preset("Stormy")
+    assert other.temperature.value() == pytest.approx(1.3) and other.top_k.value() == 7
+    with pytest.raises(ValueError, match="built-in"):
+        panel.save_preset("Balanced")
+    panel.delete_preset("Stormy")
+    assert "Stormy" not in panel.presets.all()
+    assert not panel.delete_preset_button.isEnabled() or panel.preset.currentText() not in panel.presets.BUILT_IN
+
+
+def test_save_with_header_comment_or_sidecar(panel, model, qtbot, tmp_path):
+    from plugins.tiny_gpt import plugin
+    panel.set_model(model, "tiny-gpt", plugin)
+    panel.prime.setPlainText("Shall")
+    panel.length.setValue(40)
+    panel.samples.setValue(1)
+    panel.seed.setValue(9)
+    with qtbot.waitSignal(panel.jobs.finished, timeout=20_000):
+        panel.generate_button.click()
+    text = panel.views[0].text()
+    header = panel.save_sample(0, tmp_path / "a.txt", "header")
+    content = header.read_text(encoding="utf-8")
+    assert content.startswith("#") and content.endswith(text)
+    from studio.core.export.text import split_text
+    body, recipe = split_text(content)
+    assert body == text and recipe["seed"] == 9 and recipe["sampling"]["temperature"] == pytest.approx(0.8)
+    side = panel.save_sample(0, tmp_path / "b.txt", "sidecar")
+    assert side.read_text(encoding="utf-8") == text
+    sidecar = json.loads((tmp_path / "b.txt.json").read_text(encoding="utf-8"))
+    assert sidecar["seed"] == 9 and sidecar["sampling"]["prime"] == "Shall"
+    assert sidecar["plugin"]["id"] == "tiny-gpt"
+
+
+def test_perplexity_of_a_pasted_text(panel, model, qtbot):
+    panel.set_model(model, "tiny-gpt")
+    panel.tabs.setCurrentIndex(1)
+    panel.score_text.setPlainText(POEM * 2)
+    with qtbot.waitSignal(panel.jobs.scored, timeout=20_000):
+        panel.score_button.click()
+    familiar = panel.score_result.text()
+    assert "Perplexity" in familiar
+    ppl_familiar = float(familiar.split("Perplexity ")[1].split("<")[0])
+    panel.score_text.setPlainText("zzqx vvv 🦄 kkk wwq")
+    with qtbot.waitSignal(panel.jobs.scored, timeout=20_000):
+        panel.score_button.click()
+    strange = panel.score_result.text()
+    assert float(strange.split("Perplexity ")[1].split("<")[0]) > ppl_familiar * 3
+    assert "Skipped" in strange and "🦄" in strange
+
+
+def test_selecting_a_run_that_cannot_be_opened_says_why(panel, qtbot, tmp_path):
+    panel.ctx.run_selected.emit(str(tmp_path / "no-such-run"))
+    qtbot.waitUntil(lambda: "no-such-run" in panel.status.text() or "cannot open" in panel.status.text(),
+                    timeout=20_000)
+    assert panel.model is None and not panel.generate_button.isEnabled()
+
+
+def test_screenshot(panel, model, qtbot):
+    panel.set_model(model, "tiny-gpt · sonnets · step 120")
+    panel.prime.setPlainText("Shall I compare")
+    panel.length.setValue(160)
+    panel.samples.setValue(3)
+    with qtbot.waitSignal(panel.jobs.finished, timeout=30_000):
+        panel.generate_button.click()
+    path = save_widget(panel, "text-panel", min_colours=20)
+    assert path.exists()
