@@ -87,7 +87,9 @@ def main() -> int:
     r, s = statistics.median(raw), statistics.median(studio)
     result = {"n": args.n, "size": args.size, "repeats": args.repeats, "raw_images_per_s": round(r, 1),
               "studio_images_per_s": round(s, 1), "ratio": round(s / r, 3), "cpus": os.cpu_count(),
-              "executor": ",".join(sorted(kinds))}
+              "executor": ",".join(sorted(kinds)),
+              # per repeat (studio and raw measured back to back), so a caller can show min/max
+              "ratios": [round(b / a, 3) for a, b in zip(raw, studio)]}
     print(f"raw Pillow loop: {r:,.0f} images/s; studio import: {s:,.0f} images/s "
           f"({result['executor']}, {os.cpu_count()} CPUs); ratio {s / r:.2f} (target >= 0.8)")
     if args.json:
