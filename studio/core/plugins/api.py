@@ -175,6 +175,9 @@ class ModelPlugin:
     build: Callable[[Any, DataSpec], Any]  # (config, data_spec) -> StudioModel
     capabilities: frozenset[str] = frozenset()
     description: str = ""
+    #: Engine settings this model trains best with, e.g. ``{"lr": 2e-4, "beta1": 0.5}``
+    #: (keys of ``studio.core.training.settings.EngineSettings``); the user's ``--set`` wins.
+    engine_defaults: dict[str, Any] = field(default_factory=dict)
 
     def validate(self) -> None:
         """Raise ``ValueError`` with a readable reason when the declaration is inconsistent."""

@@ -47,8 +47,17 @@ def make_optimizer(params, kind: str, lr: float, s: OptimSettings) -> torch.opti
     raise ValueError(f"optimizer {kind!r} is not one of {', '.join(OPTIMIZERS)}")
 
 
+def _total_norm(grads: list[torch.Tensor]) -> torch.Tensor:
+    """Global L2 norm of the gradients, with fused per-tensor norms where torch has them (NaN guard)."""
+    total = getattr(torch.nn.utils, "get_total_norm", None)
+    if total is not None:
+        return total(grads, 2.0)
+    return torch.stack([g.norm() for g in grads]).norm()
+
+
 class EngineOptimizers(Optimizers):
-    def __init__(self, model: StudioModel, settings: OptimSettings | None = None, scaler=None, world_size: int = 1):
+    def __init__(self, model: StudioModel, settings: OptimSettings | None = None, scaler=None, world_size: int = 1,
+                 defer_checks: bool = False):
         self.settings = settings or OptimSettings()
         self.model = model
         self.scaler = scaler  # torch.amp.GradScaler for fp16, else None
@@ -65,6 +74,10 @@ class EngineOptimizers(Optimizers):
             self.optimizers[name] = make_optimizer(params, self.settings.optimizer,
                                                    self.settings.lr * model.lr_scale(name), self.settings)
         self.last_grad_norm: dict[str, float] = {}
+        # On a GPU, checking for NaN inside step() would wait for the device twice per update and
+        # stall the launch queue; with defer_checks the engine calls check_finite() once per step.
+        self.defer_checks = defer_checks
+        self._pending: list[tuple[str, torch.Tensor, torch.Tensor | None]] = []
 
     def set_lr(self, base_lr: float | None = None, factor: float | None = None) -> None:
         if base_lr is not None:
@@ -83,15 +96,17 @@ class EngineOptimizers(Optimizers):
         self.optimizers[group].zero_grad(set_to_none=True)
 
     def step(self, group: str, loss: torch.Tensor) -> None:
-        if not torch.isfinite(loss.detach()).all():
+        if not self.defer_checks and not torch.isfinite(loss.detach()).all():
             raise NonFiniteError(f"the {group} loss became {float(loss.detach().float().mean())}")
         opt = self.optimizers[group]
         opt.zero_grad(set_to_none=True)
-        if self.scaler is not None:
-            self.scaler.scale(loss).backward()
-            self.scaler.unscale_(opt)
-        else:
-            loss.backward()
+        # The engine runs training_step under autocast; backward belongs outside it.
+        with torch.autocast(device_type=loss.device.type, enabled=False):
+            if self.scaler is not None:
+                self.scaler.scale(loss).backward()
+                self.scaler.unscale_(opt)
+            else:
+                loss.backward()
         params = self.params[group]
         if self.world_size > 1:
             import torch.distributed as dist
@@ -102,17 +117,36 @@ class EngineOptimizers(Optimizers):
         if self.settings.grad_clip > 0:
             norm = torch.nn.utils.clip_grad_norm_(params, self.settings.grad_clip)
         else:
-            grads = [p.grad.detach().norm() for p in params if p.grad is not None]
-            norm = torch.stack(grads).norm() if grads else torch.zeros(())
-        norm_f = float(norm)
-        if not math.isfinite(norm_f) and self.scaler is None:
-            raise NonFiniteError(f"the {group} gradients became {norm_f}")
-        self.last_grad_norm[group] = norm_f
+            grads = [p.grad.detach() for p in params if p.grad is not None]
+            norm = _total_norm(grads) if grads else torch.zeros(())
+        if self.defer_checks:
+            # fp16: inf gradients are the loss scaler's business (it skips that update)
+            self._pending.append((group, loss.detach().float().mean(), None if self.scaler else norm.detach()))
+        else:
+            norm_f = float(norm)
+            if not math.isfinite(norm_f) and self.scaler is None:
+                raise NonFiniteError(f"the {group} gradients became {norm_f}")
+            self.last_grad_norm[group] = norm_f
         if self.scaler is not None:
             self.scaler.step(opt)
             self.scaler.update()
         else:
             opt.step()
+
+    def check_finite(self) -> None:
+        """With ``defer_checks``: raise ``NonFiniteError`` if an update since the last call saw NaN/inf."""
+        pending, self._pending = self._pending, []
+        if not pending:
+            return
+        values = torch.stack([torch.stack([lv, nv if nv is not None else torch.zeros((), device=lv.device)])
+                              for _, lv, nv in pending]).float().cpu()  # one wait for the device
+        for (group, _, norm), (loss_v, norm_v) in zip(pending, values.tolist()):
+            if not math.isfinite(loss_v):
+                raise NonFiniteError(f"the {group} loss became {loss_v}")
+            if norm is not None:
+                if not math.isfinite(norm_v):
+                    raise NonFiniteError(f"the {group} gradients became {norm_v}")
+                self.last_grad_norm[group] = norm_v
 
     # -- checkpoint state ---------------------------------------------------
     def state_dicts(self) -> dict[str, dict]:

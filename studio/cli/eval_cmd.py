@@ -1,0 +1,64 @@
+"""`studio eval --run RUN_DIR [--data DATASET_DIR] [--json]`: held-out figures in the model's natural unit.
+
+Loads the run's newest valid checkpoint (or ``--checkpoint best|STEP|FILE``) and
+calls ``model.evaluate`` on the dataset's validation split (bits per character,
+nats per image, ... whatever the plugin reports).
+"""
+from __future__ import annotations
+
+import sys
+
+from studio.cli import CommandError, emit_json
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--run", metavar="RUN_DIR", required=True, help="run folder (or a .safetensors checkpoint)")
+    p.add_argument("--data", metavar="DATASET_DIR", help="dataset folder (default: the one the run trained on)")
+    p.add_argument("--checkpoint", default=None, help="latest (default), best, a step number or a checkpoint file")
+    p.add_argument("--split", default="val", choices=("val", "train"), help="which split to score (default val)")
+    p.add_argument("--batch-size", type=int, default=64, help="examples per evaluation batch (default 64)")
+    p.add_argument("--max-batches", type=int, default=None, help="stop after this many batches")
+    p.add_argument("--device", default="cpu", help="cpu (default), auto, cuda, ...")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def run(args) -> int:
+    from studio.core.datasets import load_dataset
+    from studio.core.devices import choose
+    from studio.core.training.checkpoints import CheckpointError, load_model
+    from studio.core.training.run_folder import is_run_folder, read_run
+
+    data_dir = args.data
+    if data_dir is None and is_run_folder(args.run):
+        data_dir = read_run(args.run).get("dataset", {}).get("path") or None
+    if not data_dir:
+        raise CommandError("--data is required (the run does not record its dataset folder)", 2)
+    try:
+        device = choose(args.device).id
+        model, plugin, info = load_model(args.run, checkpoint=args.checkpoint, device=device)
+        data = load_dataset(data_dir)
+    except CheckpointError as exc:
+        raise CommandError(str(exc), 2) from exc
+    if data.spec.modality != plugin.modality:
+        raise CommandError(f"{data_dir} holds {data.spec.modality} data but the run's plugin {plugin.id} "
+                           f"models {plugin.modality}", 2)
+    if data.size(args.split) == 0:
+        raise CommandError(f"{data_dir}: the {args.split} split is empty", 2)
+    batches = data.iter_batches(args.split, args.batch_size, seq_len=getattr(model, "sequence_length", None),
+                                max_batches=args.max_batches)
+    import torch
+    with torch.no_grad():
+        figures = model.evaluate(b.to(device) for b in batches)
+    figures = {k: float(v) for k, v in figures.items()}
+    result = {"run": str(args.run), "plugin": plugin.id, "checkpoint": str(info.path), "step": info.step,
+              "dataset": str(data_dir), "split": args.split, "metrics": figures}
+    if args.json:
+        emit_json(result)
+        return 0
+    print(f"{plugin.id} at step {info.step} ({info.path.name}) on the {args.split} split of {data_dir}:")
+    width = max((len(k) for k in figures), default=0)
+    for k, v in figures.items():
+        print(f"  {k:<{width}}  {v:.6g}")
+    if not figures:
+        print("  (the plugin reported no figures)", file=sys.stderr)
+    return 0

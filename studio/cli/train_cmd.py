@@ -1,0 +1,167 @@
+"""`studio train`: train a model plugin on a dataset into a run folder.
+
+    studio train --plugin vae --data datasets/faces --out runs/faces-vae --steps 2000 --set lr=1e-3
+    torchrun --nproc_per_node=2 -m studio train ...        (DDP; rank 0 writes the run folder)
+
+Exit 0 when the run is done or stopped, 1 when it failed (the reason on one line),
+2 when it could not start. ``--json`` prints one JSON event per line on stdout
+(see ``studio.core.training.loop``), which is how the window follows its child trainer.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+import time
+
+from studio.cli import CommandError
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--plugin", metavar="ID", help="model plugin id (see `studio plugins`); taken from the run when resuming")
+    p.add_argument("--data", metavar="DATASET_DIR", help="dataset folder from `studio import`; the run's own when resuming")
+    p.add_argument("--out", metavar="RUN_DIR", required=True, help="run folder to create (or continue with --resume)")
+    bound = p.add_mutually_exclusive_group()
+    bound.add_argument("--steps", type=int, metavar="N", help="total optimisation steps of the run")
+    bound.add_argument("--minutes", type=float, metavar="M", help="train for this many minutes (pauses excluded)")
+    p.add_argument("--device", default="auto", help="auto|cpu|cuda|cuda:1|mps|xpu (default: auto, the best available)")
+    p.add_argument("--seed", type=int, default=None, help="random seed (default 0; a resumed run keeps its own)")
+    p.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
+                   help="engine setting (lr, batch_size, checkpoint_every, optimizer, schedule, ...) "
+                        "or plugin hyperparameter; repeatable")
+    p.add_argument("--resume", action="store_true", help="continue the run in RUN_DIR from its newest valid checkpoint")
+    p.add_argument("--json", action="store_true", help="print JSON-lines events instead of progress lines")
+    p.add_argument("--reserve-core", action="store_true",
+                   help="leave one CPU core free for a window (the studio passes this)")
+    p.add_argument("--control-after", type=int, default=None, help=argparse.SUPPRESS)
+
+
+class ProgressPrinter:
+    """Human progress lines, at most one every ``interval`` seconds."""
+
+    def __init__(self, interval: float = 2.0, out=None, err=None):
+        self.interval, self.out, self.err = interval, out or sys.stdout, err or sys.stderr
+        self.last = 0.0
+
+    def __call__(self, ev: dict) -> None:
+        kind = ev["event"]
+        if kind == "start":
+            where = f" (resuming from {ev['resumed_from']})" if ev.get("resumed_from") else ""
+            bound = f"{ev['max_steps']} steps" if ev.get("max_steps") else f"{ev.get('max_minutes')} minutes"
+            self._print(f"training {ev['plugin']} on {ev['device_name']}, {ev['precision']}, {ev['threads']} threads, "
+                        f"{bound} -> {ev['run_dir']}{where}")
+        elif kind == "step":
+            now = time.monotonic()
+            if now - self.last < self.interval and ev["step"] != ev.get("max_steps"):
+                return
+            self.last = now
+            total = f"/{ev['max_steps']}" if ev.get("max_steps") else ""
+            figures = "  ".join(f"{k} {v:.4g}" for k, v in ev["metrics"].items())
+            eta = f"  ETA {_duration(ev['eta_s'])}" if ev.get("eta_s") is not None else ""
+            self._print(f"step {ev['step']}{total}  {figures}  lr {ev['lr']:.3g}  {ev['steps_per_s']:.1f} steps/s{eta}")
+        elif kind == "validation":
+            figures = "  ".join(f"{k} {v:.4g}" for k, v in ev["metrics"].items())
+            self._print(f"validation at step {ev['step']}: {figures}{'  (best)' if ev.get('best') else ''}")
+        elif kind == "checkpoint":
+            self._print(f"checkpoint {ev['path']}")
+        elif kind == "status":
+            self._print(f"{ev['status']} at step {ev['step']}")
+        elif kind == "lr":
+            self._print(f"learning rate set to {ev['lr']:.4g}")
+        elif kind == "warning":
+            print(f"warning: {ev['message']}", file=self.err, flush=True)
+        elif kind == "end":
+            line = f"{ev['status']} at step {ev['step']}" + (f": {ev['reason']}" if ev.get("reason") else "")
+            self._print(line + (f"; checkpoint {ev['checkpoint']}" if ev.get("checkpoint") else ""))
+
+    def _print(self, line: str) -> None:
+        print(line, file=self.out, flush=True)
+
+
+class JsonLines:
+    """One JSON object per line; step events thinned to ``max_rate`` per second.
+
+    A step event held back is written by a timer ``1/max_rate`` s later unless a newer
+    one replaced it, so a follower always learns the last step (even before a hang).
+    """
+
+    def __init__(self, max_rate: float = 10.0, out=None):
+        self.min_gap, self.out, self.last = 1.0 / max_rate, out or sys.stdout, 0.0
+        self.lock = threading.Lock()
+        self.held: dict | None = None
+        self.timer: threading.Timer | None = None
+
+    def __call__(self, ev: dict) -> None:
+        with self.lock:
+            if ev["event"] == "step" and ev["step"] != ev.get("max_steps"):
+                now = time.monotonic()
+                if now - self.last < self.min_gap:
+                    self.held = ev
+                    if self.timer is None:
+                        self.timer = threading.Timer(self.min_gap, self._release)
+                        self.timer.daemon = True
+                        self.timer.start()
+                    return
+            elif self.held is not None and ev["event"] != "step":
+                self._write(self.held)  # keep the order: the last step before this event
+            self.held = None
+            self._write(ev)
+
+    def _release(self) -> None:
+        with self.lock:
+            self.timer = None
+            if self.held is not None:
+                self._write(self.held)
+                self.held = None
+
+    def _write(self, ev: dict) -> None:
+        if ev["event"] == "step":
+            self.last = time.monotonic()
+        self.out.write(json.dumps(ev, default=str) + "\n")
+        self.out.flush()
+
+
+def _duration(seconds: float) -> str:
+    s = int(max(seconds, 0))
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+
+
+def run(args) -> int:
+    import faulthandler
+
+    try:
+        faulthandler.enable()  # a segfault in plugin code still leaves a Python stack on stderr
+    except (AttributeError, ValueError, OSError):  # stderr without a file descriptor (captured)
+        pass
+
+    from studio.core.training.run_folder import RunFolderError, is_run_folder, read_run
+    from studio.core.training.settings import parse_set_args
+
+    plugin, data = args.plugin, args.data
+    if args.resume and is_run_folder(args.out):
+        old = read_run(args.out)
+        plugin = plugin or old.get("plugin", {}).get("id")
+        data = data or old.get("dataset", {}).get("path") or None
+    if not plugin:
+        raise CommandError("--plugin is required (see `studio plugins` for the ids)", 2)
+    if not data:
+        raise CommandError("--data is required (a dataset folder from `studio import`)", 2)
+    if args.steps is not None and args.steps < 1:
+        raise CommandError("--steps must be at least 1", 2)
+    if args.minutes is not None and args.minutes <= 0:
+        raise CommandError("--minutes must be positive", 2)
+    hook = JsonLines() if args.json else ProgressPrinter()
+    try:
+        settings = parse_set_args(args.settings)
+        from studio.core.training.engine import train
+        result = train(plugin, data, args.out, steps=args.steps, minutes=args.minutes, device=args.device,
+                       seed=args.seed, settings=settings, resume=args.resume, hooks=hook,
+                       reserve_core=args.reserve_core, control_after=args.control_after)
+    except (RunFolderError, ValueError, LookupError, OSError) as exc:
+        if args.json:
+            hook({"event": "error", "message": str(exc)})
+        raise CommandError(str(exc), 2) from exc
+    if result.status == "failed":
+        raise CommandError(f"run failed: {result.reason}", 1)
+    return 0

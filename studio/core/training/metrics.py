@@ -1,0 +1,203 @@
+"""The metrics store: ``metrics.sqlite`` in WAL mode, followed live by readers.
+
+Tables (stable): ``metrics(step INTEGER, time REAL, name TEXT, value REAL)``,
+``previews(step INTEGER, time REAL, kind TEXT, path TEXT)`` (``path`` relative
+to the run folder) and ``meta(key, value)``. The writer buffers rows and
+commits about twice a second, so logging every step costs microseconds; WAL
+lets any number of readers (the window, another process) follow while it
+writes. When a resumed run discards rows past its checkpoint the ``generation``
+in ``meta`` changes and readers start over (:attr:`MetricsUpdate.reset`).
+"""
+from __future__ import annotations
+
+import math
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS metrics(step INTEGER, time REAL, name TEXT, value REAL);
+CREATE TABLE IF NOT EXISTS previews(step INTEGER, time REAL, kind TEXT, path TEXT);
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
+"""
+
+
+def _db_path(run_dir: str | Path) -> Path:
+    p = Path(run_dir)
+    return p if p.suffix == ".sqlite" else p / "metrics.sqlite"
+
+
+class MetricsWriter:
+    """Trainer side (rank 0 only). ``log`` each step; ``flush`` forces a commit."""
+
+    def __init__(self, run_dir: str | Path, commit_interval: float = 0.5):
+        self.path = _db_path(run_dir)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.conn = sqlite3.connect(str(self.path), timeout=10.0)
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=NORMAL")  # durable at checkpoints, cheap per commit
+        self.conn.executescript(SCHEMA)
+        self.conn.commit()
+        self.commit_interval = commit_interval
+        self._rows: list[tuple[int, float, str, float]] = []
+        self._last_commit = time.monotonic()
+
+    def log(self, step: int, values: dict[str, float], when: float | None = None) -> None:
+        when = time.time() if when is None else when
+        for name, value in values.items():
+            try:
+                v = float(value)
+            except (TypeError, ValueError):
+                continue
+            self._rows.append((int(step), when, str(name), v if math.isfinite(v) else None))
+        if time.monotonic() - self._last_commit >= self.commit_interval:
+            self.flush()
+
+    def add_preview(self, step: int, kind: str, rel_path: str) -> None:
+        self.flush()
+        self.conn.execute("INSERT INTO previews VALUES (?, ?, ?, ?)", (int(step), time.time(), kind, rel_path))
+        self.conn.commit()
+
+    def flush(self) -> None:
+        if self._rows:
+            self.conn.executemany("INSERT INTO metrics VALUES (?, ?, ?, ?)", self._rows)
+            self._rows.clear()
+        self.conn.commit()
+        self._last_commit = time.monotonic()
+
+    def truncate_after(self, step: int) -> None:
+        """Drop rows past ``step`` (a resumed run redoes them) and tell readers to start over."""
+        self.flush()
+        cur = self.conn.execute("DELETE FROM metrics WHERE step > ?", (int(step),))
+        cur2 = self.conn.execute("DELETE FROM previews WHERE step > ?", (int(step),))
+        if cur.rowcount or cur2.rowcount:
+            gen = int(self._meta("generation") or 0) + 1
+            self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('generation', ?)", (str(gen),))
+        self.conn.commit()
+
+    def _meta(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def close(self) -> None:
+        try:
+            self.flush()
+            self.conn.close()
+        except sqlite3.Error:
+            pass
+
+
+@dataclass
+class MetricsUpdate:
+    """New rows since the last poll. ``reset``: forget earlier rows first (the run was rewound)."""
+    rows: list[tuple[int, float, str, float | None]] = field(default_factory=list)
+    previews: list[tuple[int, float, str, str]] = field(default_factory=list)
+    reset: bool = False
+
+    def series(self) -> dict[str, tuple[list[int], list[float]]]:
+        """The rows grouped by metric name: ``{name: (steps, values)}`` (missing values as NaN)."""
+        out: dict[str, tuple[list[int], list[float]]] = {}
+        for step, _t, name, value in self.rows:
+            steps, values = out.setdefault(name, ([], []))
+            steps.append(step)
+            values.append(float("nan") if value is None else value)
+        return out
+
+
+class MetricsReader:
+    """Follower side: ``poll()`` returns the rows added since the previous call.
+
+    Safe to use from any thread (one reader per thread); cheap when nothing changed.
+    A run folder whose store does not exist yet gives empty updates until it does.
+    """
+
+    def __init__(self, run_dir: str | Path):
+        self.path = _db_path(run_dir)
+        self.conn: sqlite3.Connection | None = None
+        self.last_rowid = 0
+        self.last_preview_rowid = 0
+        self.generation: str | None = None
+
+    def _connect(self) -> sqlite3.Connection | None:
+        if self.conn is None and self.path.exists():
+            self.conn = sqlite3.connect(str(self.path), timeout=10.0, check_same_thread=False)
+            self.conn.execute("PRAGMA query_only=1")
+        return self.conn
+
+    def poll(self, max_rows: int = 500_000) -> MetricsUpdate:
+        conn = self._connect()
+        update = MetricsUpdate()
+        if conn is None:
+            return update
+        try:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+            gen = row[0] if row else "0"
+            if self.generation is not None and gen != self.generation:
+                self.last_rowid = self.last_preview_rowid = 0
+                update.reset = True
+            self.generation = gen
+            rows = conn.execute("SELECT rowid, step, time, name, value FROM metrics WHERE rowid > ? "
+                                "ORDER BY rowid LIMIT ?", (self.last_rowid, max_rows)).fetchall()
+            prev = conn.execute("SELECT rowid, step, time, kind, path FROM previews WHERE rowid > ? ORDER BY rowid",
+                                (self.last_preview_rowid,)).fetchall()
+        except sqlite3.OperationalError:
+            return update  # tables not created yet, or the writer holds an exclusive lock for a moment
+        if rows:
+            self.last_rowid = rows[-1][0]
+            update.rows = [r[1:] for r in rows]
+        if prev:
+            self.last_preview_rowid = prev[-1][0]
+            update.previews = [p[1:] for p in prev]
+        return update
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+
+def read_metrics(run_dir: str | Path, names: Iterable[str] | None = None) -> dict[str, tuple[list[int], list[float]]]:
+    """Every row of a run, grouped by metric (CSV export, run comparison).
+
+    Rows are streamed from SQLite (only the wanted names): a run with millions of logged
+    steps costs its points, not a list of every row first.
+    """
+    path = _db_path(run_dir)
+    if not path.exists():
+        return {}
+    sql, params = "SELECT step, name, value FROM metrics", ()
+    if names is not None:
+        params = tuple(dict.fromkeys(str(n) for n in names))
+        if not params:
+            return {}
+        sql += f" WHERE name IN ({', '.join('?' * len(params))})"
+    out: dict[str, tuple[list[int], list[float]]] = {}
+    conn = sqlite3.connect(str(path), timeout=10.0)
+    try:
+        conn.execute("PRAGMA query_only=1")
+        for step, name, value in conn.execute(sql + " ORDER BY rowid", params):
+            series = out.get(name)
+            if series is None:
+                series = out[name] = ([], [])
+            series[0].append(step)
+            series[1].append(float("nan") if value is None else value)
+    except sqlite3.OperationalError:
+        return {}  # tables not created yet
+    finally:
+        conn.close()
+    return out
+
+
+def latest_preview(run_dir: str | Path) -> tuple[int, str, Path] | None:
+    """(step, kind, absolute path) of the newest sample preview, if any."""
+    reader = MetricsReader(run_dir)
+    try:
+        prev = reader.poll(max_rows=0).previews
+    finally:
+        reader.close()
+    if not prev:
+        return None
+    step, _t, kind, rel = prev[-1]
+    return step, kind, Path(run_dir) / rel

@@ -1,0 +1,181 @@
+"""The run folder (stable format, docs/architecture.md "Run folder").
+
+``run.json`` is rewritten atomically on every status change, at each
+checkpoint and at most once a second while training, so a reader always sees
+a whole file whose ``step`` is the last completed step. A run whose
+``run.json`` says running/paused but whose trainer process is gone is
+reported as failed by :func:`effective_status`.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from studio.core.fileio import atomic_write_json, read_json
+
+RUN_FILE = "run.json"
+METRICS_FILE = "metrics.sqlite"
+CONTROL_FILE = "control.json"
+CHECKPOINTS = "checkpoints"
+SAMPLES = "samples"
+STATUSES = ("created", "running", "paused", "done", "stopped", "failed")
+ACTIVE = ("created", "running", "paused")
+
+
+class RunFolderError(ValueError):
+    """A run folder that cannot be used as asked, with the reason in words."""
+
+
+def is_run_folder(folder: str | Path) -> bool:
+    return (Path(folder) / RUN_FILE).is_file()
+
+
+def read_run(folder: str | Path) -> dict[str, Any]:
+    """``run.json`` of a run folder; ``RunFolderError`` naming the file when missing or unreadable."""
+    path = Path(folder) / RUN_FILE
+    if not path.is_file():
+        raise RunFolderError(f"{folder} is not a run folder (no {RUN_FILE})")
+    try:
+        data = read_json(path)
+    except (OSError, ValueError) as exc:
+        raise RunFolderError(f"{path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise RunFolderError(f"{path}: not a run description")
+    return data
+
+
+def pid_alive(pid: int | None, host: str | None = None) -> bool | None:
+    """Whether ``pid`` runs here; ``None`` when unknowable (another machine)."""
+    if not pid:
+        return False
+    if host and host != socket.gethostname():
+        return None
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return None
+    # A zombie child still "exists" for kill(0); /proc says whether it is dead.
+    try:
+        with open(f"/proc/{int(pid)}/stat", encoding="ascii") as fh:
+            return fh.read().split(") ", 1)[1][:1] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def effective_status(run: dict[str, Any]) -> tuple[str, str]:
+    """(status, reason), turning a running run whose trainer vanished into failed."""
+    status, reason = run.get("status", "created"), run.get("reason", "") or ""
+    if status in ("running", "paused") and pid_alive(run.get("pid"), run.get("host")) is False:
+        return "failed", f"the trainer process ended unexpectedly at step {run.get('step', 0)}"
+    return status, reason
+
+
+class RunFolder:
+    """Paths of a run folder and ``run.json`` updates for the (rank-0) trainer."""
+
+    def __init__(self, folder: str | Path):
+        self.path = Path(folder)
+        self.data: dict[str, Any] = {}
+        self._last_write = 0.0
+
+    # -- paths ----------------------------------------------------------------
+    @property
+    def run_file(self) -> Path:
+        return self.path / RUN_FILE
+
+    @property
+    def metrics_file(self) -> Path:
+        return self.path / METRICS_FILE
+
+    @property
+    def control_file(self) -> Path:
+        return self.path / CONTROL_FILE
+
+    @property
+    def checkpoints_dir(self) -> Path:
+        return self.path / CHECKPOINTS
+
+    @property
+    def samples_dir(self) -> Path:
+        return self.path / SAMPLES
+
+    # -- claiming -------------------------------------------------------------
+    def check_usable(self, resume: bool) -> dict[str, Any] | None:
+        """The previous run's ``run.json`` when resuming; refuse a folder that holds something else."""
+        if self.path.exists() and not self.path.is_dir():
+            raise RunFolderError(f"{self.path} is a file, not a run folder")
+        if is_run_folder(self.path):
+            old = read_run(self.path)
+            if not resume:
+                raise RunFolderError(
+                    f"{self.path} already holds run {old.get('id', '?')} ({old.get('plugin', {}).get('id', '?')}, "
+                    f"step {old.get('step', 0)}, {old.get('status', '?')}); pass --resume to continue it "
+                    f"or choose another folder")
+            status, _ = effective_status(old)
+            if status in ("running", "paused") and old.get("pid") != os.getpid():
+                raise RunFolderError(f"{self.path} is being trained right now by process {old.get('pid')}; "
+                                     f"stop it before resuming")
+            return old
+        if self.path.is_dir():
+            extra = [p.name for p in self.path.iterdir() if not p.name.startswith(".")]
+            if extra:
+                raise RunFolderError(f"{self.path} is not empty and holds no {RUN_FILE} "
+                                     f"(found {', '.join(sorted(extra)[:5])}); choose an empty or new folder")
+        return None
+
+    def create(self, fields: dict[str, Any]) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.checkpoints_dir.mkdir(exist_ok=True)
+        self.samples_dir.mkdir(exist_ok=True)
+        now = time.time()
+        self.data = {"id": uuid.uuid4().hex[:12], "status": "created", "reason": "", "step": 0,
+                     "created": now, "updated": now, **fields}
+        self.write()
+
+    def adopt(self, old: dict[str, Any], fields: dict[str, Any]) -> None:
+        """Continue an existing run: keep its id and creation time, refresh the rest."""
+        self.checkpoints_dir.mkdir(parents=True, exist_ok=True)
+        self.samples_dir.mkdir(exist_ok=True)
+        self.data = {**old, **fields, "id": old.get("id") or uuid.uuid4().hex[:12],
+                     "created": old.get("created", time.time())}
+        self.write()
+
+    # -- updates --------------------------------------------------------------
+    def write(self) -> None:
+        self.data["updated"] = time.time()
+        atomic_write_json(self.run_file, self.data)
+        self._last_write = time.monotonic()
+
+    def update(self, **fields: Any) -> None:
+        self.data.update(fields)
+        self.write()
+
+    def set_step(self, step: int, min_interval: float = 1.0) -> None:
+        """Record the last completed step; rewrites the file at most every ``min_interval`` seconds."""
+        self.data["step"] = int(step)
+        if time.monotonic() - self._last_write >= min_interval:
+            self.write()
+
+
+def mark_failed_if_active(folder: str | Path, reason: str, run_id: str | None = None) -> bool:
+    """Used by a parent whose trainer died without saying why: record the failure in ``run.json``.
+
+    Only touches a run still marked created/running/paused (and, given ``run_id``, the same run).
+    """
+    try:
+        run = read_run(folder)
+    except RunFolderError:
+        return False
+    if run.get("status") not in ACTIVE or (run_id and run.get("id") != run_id):
+        return False
+    run.update(status="failed", reason=reason, updated=time.time())
+    atomic_write_json(Path(folder) / RUN_FILE, run)
+    return True
