@@ -125,13 +125,12 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     sets = parse_sets(args.set)
-    # the learning rate is the plugin's recommendation (Config.lr); the rest are engine settings
-    engine = {k: v for k, v in RECOMMENDED_ENGINE.items() if k not in ("optimizer", "schedule", "lr")}
+    # the plugin's engine defaults, as the engine applies them; --set overrides either kind
+    engine = {k: v for k, v in RECOMMENDED_ENGINE.items() if k not in ("optimizer", "schedule")}
     for key in list(sets):
         if key in engine:
             engine[key] = sets.pop(key)
     config = config_from_dict(Config, sets)
-    engine["lr"] = config.lr
     data = load_data(args.text)
     model = plugin.build(config, data.spec)
     n_params = sum(p.numel() for p in model.parameters())

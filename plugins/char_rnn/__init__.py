@@ -25,8 +25,6 @@ class Config:
     window: int = param(128, label="Training window (characters)", min=4, max=8192,
                         help="Characters per training sequence; the hidden state runs through all of them "
                              "(a multiple of the BPTT length works best)")
-    lr: float = param(2e-3, label="Learning rate", min=1e-5, max=1e-1, log=True,
-                      help="Recommended learning rate (Adam)")
 
 
 def build(config: Config, spec):
@@ -37,4 +35,5 @@ def build(config: Config, spec):
 plugin = ModelPlugin(
     id="char-rnn", name="Char-RNN (LSTM/GRU)", version="1.0", modality="text", family="rnn",
     Config=Config, build=build, capabilities=frozenset({"continue", "onnx"}),
-    description="Karpathy's character-level recurrent network: learns to write like your text.")
+    description="Karpathy's character-level recurrent network: learns to write like your text.",
+    engine_defaults={"lr": 2e-3, "grad_clip": 5.0})

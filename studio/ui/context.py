@@ -41,6 +41,7 @@ class StudioContext(QObject):
     dataset_selected = Signal(str)     # dataset folder
     run_started = Signal(str)          # run folder
     run_selected = Signal(str)         # run folder (open in training / latent / melody / text panels)
+    runs_compared = Signal(list)       # run folders to overlay in the loss plot (Runs panel selection)
     status_message = Signal(str)
 
     def __init__(self, project: Project | None = None, demo: bool = False):

@@ -1,0 +1,273 @@
+"""Models panel: pick a model plugin, set its options (a form generated from its Config), a dataset,
+the engine settings users care about and a device; Start trains it in a child process.
+
+Start creates a run folder under the project's ``runs/`` (or the studio's data folder without a
+project), adds it to the project, starts a ``TrainingProcess`` and announces the run through
+``ctx.run_started`` and ``ctx.run_selected`` (the Training, Loss plot and Runs panels follow it).
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
+                               QMessageBox, QPushButton, QScrollArea, QSpinBox, QVBoxLayout, QWidget)
+
+from studio.core import paths
+from studio.core.plugins.api import ConfigError, config_params
+from studio.core.training.settings import EngineSettings, split_settings
+from studio.ui.config_form import ConfigForm
+from studio.ui.panels.train_choices import (HIDDEN_ENGINE_KEYS, MAIN_ENGINE_KEYS, DatasetCombo, DeviceCombo,
+                                            PluginCombo, dataset_modality, default_run_name, new_run_dir, safe_name)
+from studio.ui.panels.train_processes import training_processes
+
+log = logging.getLogger("studio.ui.models")
+
+
+class ModelsPanel(QWidget):
+    def __init__(self, ctx, parent=None):
+        super().__init__(parent)
+        self.ctx = ctx
+        self.procs = training_processes(ctx)
+        self.plugin_form: ConfigForm | None = None
+        self.engine_form: ConfigForm | None = None
+        self.more_form: ConfigForm | None = None
+        self.last_run: Path | None = None
+
+        self.plugins = PluginCombo()
+        self.plugins.currentIndexChanged.connect(self._on_plugin)
+        self.description = QLabel("Looking for models…")
+        self.description.setWordWrap(True)
+        self.description.setToolTip("What the chosen model does")
+        self.plugin_box = QGroupBox("Model settings")
+        self.plugin_box.setToolTip("The chosen model's own hyperparameters; hover a setting for help")
+        self.plugin_lay = QVBoxLayout(self.plugin_box)
+        self.reset_btn = QPushButton("Reset to defaults")
+        self.reset_btn.setToolTip("Put every model and engine setting back to its default")
+        self.reset_btn.clicked.connect(self.reset)
+
+        self.datasets = DatasetCombo()
+        self.datasets.currentIndexChanged.connect(self._update_start)
+        browse = QPushButton("Browse…")
+        browse.setToolTip("Use a dataset folder (made by Import / `studio import`) from anywhere")
+        browse.clicked.connect(self.browse_dataset)
+        ds_row = QHBoxLayout()
+        ds_row.addWidget(self.datasets, 1)
+        ds_row.addWidget(browse)
+
+        self.length_kind = QComboBox()
+        self.length_kind.addItem("steps", "steps")
+        self.length_kind.addItem("minutes", "minutes")
+        self.length_kind.setToolTip("Bound the run by a number of optimisation steps or by training time")
+        self.length = QSpinBox()
+        self.length.setRange(1, 100_000_000)
+        self.length.setValue(2000)
+        self.length.setGroupSeparatorShown(True)
+        self.length.setToolTip("How long to train (steps, or minutes excluding pauses)")
+        self.length_kind.currentIndexChanged.connect(self._on_length_kind)
+        len_row = QHBoxLayout()
+        len_row.addWidget(self.length, 1)
+        len_row.addWidget(self.length_kind)
+
+        self.engine_box = QGroupBox("Training")
+        self.engine_box.setToolTip("How the engine trains: length, learning rate, batch, optimizer, checkpoints")
+        self.engine_lay = QVBoxLayout(self.engine_box)
+        self.more_box = QGroupBox("More engine settings")
+        self.more_box.setCheckable(True)
+        self.more_box.setChecked(False)
+        self.more_box.setToolTip("Schedules, warm-up, clipping, validation, early stopping, precision, seed…")
+        self.more_lay = QVBoxLayout(self.more_box)
+        self.more_box.toggled.connect(lambda on: self.more_form and self.more_form.setVisible(on))
+
+        self.devices = DeviceCombo()
+        self.run_name = QLineEdit()
+        self.run_name.setPlaceholderText("automatic: model-dataset-date")
+        self.run_name.setToolTip("Folder name of the new run (under the project's runs/)")
+        self.start_btn = QPushButton("Start training")
+        self.start_btn.setToolTip("Create a run folder and train this model in a separate process")
+        self.start_btn.clicked.connect(self.start)
+        self.why = QLabel("")
+        self.why.setWordWrap(True)
+        self.why.setStyleSheet("color: palette(placeholder-text);")
+        self.why.setToolTip("What is missing before training can start")
+
+        form = QFormLayout()
+        form.addRow("Model", self.plugins)
+        form.addRow("", self.description)
+        form.addRow("Dataset", ds_row)
+        form.addRow("Train for", len_row)
+        form.addRow("Device", self.devices)
+        form.addRow("Run name", self.run_name)
+        body = QWidget()
+        lay = QVBoxLayout(body)
+        lay.addLayout(form)
+        lay.addWidget(self.plugin_box)
+        lay.addWidget(self.engine_box)
+        lay.addWidget(self.more_box)
+        row = QHBoxLayout()
+        row.addWidget(self.reset_btn)
+        row.addStretch(1)
+        row.addWidget(self.start_btn)
+        lay.addLayout(row)
+        lay.addWidget(self.why)
+        lay.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(body)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
+
+        ctx.plugins_ready.connect(self.set_plugins)
+        ctx.devices_ready.connect(self.devices.set_devices)
+        ctx.project_changed.connect(self.reload_datasets)
+        ctx.dataset_added.connect(lambda f: self.datasets.add_folder(f, select=True))
+        ctx.dataset_selected.connect(lambda f: self.datasets.add_folder(f, select=True))
+        self.devices.set_devices(list(ctx.devices))
+        self.reload_datasets()
+        self.set_plugins(ctx.plugins)
+
+    # -- choices ------------------------------------------------------------------------------
+    def set_plugins(self, entries: dict) -> None:
+        self.plugins.set_plugins(entries or {})
+        if not entries:
+            self.description.setText("Looking for models… (the list fills in once plugins are discovered)")
+        self._on_plugin()
+
+    def current_plugin(self):
+        pid = self.plugins.current_id()
+        entry = self.ctx.plugins.get(pid) if pid else None
+        return entry.plugin if entry is not None and entry.ok else None
+
+    def _on_plugin(self, *_):
+        plugin = self.current_plugin()
+        for form in (self.plugin_form, self.engine_form, self.more_form):
+            if form is not None:
+                form.setParent(None)
+                form.deleteLater()
+        self.plugin_form = self.engine_form = self.more_form = None
+        if plugin is None:
+            self.datasets.set_modality(None)
+            self._update_start()
+            return
+        self.description.setText(f"{plugin.description or plugin.name} — trains on {plugin.modality} data.")
+        self.plugin_form = ConfigForm(config_params(plugin.Config))
+        self.plugin_lay.addWidget(self.plugin_form)
+        specs = [s for s in config_params(EngineSettings) if s.name not in HIDDEN_ENGINE_KEYS]
+        defaults = dict(plugin.engine_defaults or {})  # the model's preferred lr, batch... shown as defaults
+        main = [s for s in specs if s.name in MAIN_ENGINE_KEYS]
+        main.sort(key=lambda s: MAIN_ENGINE_KEYS.index(s.name))
+        self.engine_form = ConfigForm(main, defaults)
+        self.engine_lay.addWidget(self.engine_form)
+        self.more_form = ConfigForm([s for s in specs if s.name not in MAIN_ENGINE_KEYS], defaults)
+        self.more_form.setVisible(self.more_box.isChecked())
+        self.more_lay.addWidget(self.more_form)
+        self.plugin_form.show()  # added to a visible panel: show now, not at the next event-loop turn
+        self.engine_form.show()
+        self.datasets.set_modality(plugin.modality)
+        self._update_start()
+
+    def reload_datasets(self) -> None:
+        proj = self.ctx.project
+        folders = [proj.resolve(ref) for ref in proj.datasets] if proj else []
+        extra = [f for f in self.datasets.folders if all(f.resolve() != g.resolve() for g in folders)]
+        self.datasets.set_folders(folders + extra)
+        self._update_start()
+
+    def browse_dataset(self) -> None:
+        start = str(self.ctx.project.datasets_dir) if self.ctx.project else str(Path.home())
+        folder = QFileDialog.getExistingDirectory(self, "Choose a dataset folder", start)
+        if folder:
+            self.use_dataset(folder)
+
+    def use_dataset(self, folder: str | Path) -> bool:
+        _modality, problem = dataset_modality(folder)
+        if problem:
+            QMessageBox.warning(self, "Not a usable dataset", problem)
+            return False
+        self.datasets.add_folder(folder, select=True)
+        self._update_start()
+        return True
+
+    def _on_length_kind(self) -> None:
+        minutes = self.length_kind.currentData() == "minutes"
+        self.length.setValue(30 if minutes else 2000)
+        self.length.setToolTip("Minutes of training (pauses excluded)" if minutes else "Optimisation steps")
+
+    def _update_start(self, *_):
+        problem = self.start_problem()
+        self.start_btn.setEnabled(not problem)
+        self.why.setText(problem)
+
+    def start_problem(self) -> str:
+        if self.current_plugin() is None:
+            return "Choose a model (none is available yet)." if not self.ctx.plugins else "Choose a working model."
+        if self.datasets.current_folder() is None:
+            m = self.current_plugin().modality
+            return f"Choose a {m} dataset: import one in Datasets or Browse for a dataset folder."
+        return ""
+
+    def reset(self) -> None:
+        for form in (self.plugin_form, self.engine_form, self.more_form):
+            if form is not None:
+                form.reset()
+
+    # -- start ----------------------------------------------------------------------------------
+    def settings(self) -> dict:
+        """What ``--set`` receives: only settings that differ from their defaults."""
+        out: dict = {}
+        for form in (self.engine_form, self.more_form, self.plugin_form):
+            if form is not None:
+                out.update(form.changed_values())
+        return out
+
+    def runs_base(self) -> Path:
+        return self.ctx.project.runs_dir if self.ctx.project else paths.data_dir() / "runs"
+
+    def start(self) -> Path | None:
+        """Create the run folder, register it in the project, start the trainer; returns the run folder."""
+        problem = self.start_problem()
+        if problem:
+            QMessageBox.information(self, "Cannot start yet", problem)
+            return None
+        plugin = self.current_plugin()
+        dataset = self.datasets.current_folder()
+        settings = self.settings()
+        try:
+            split_settings(plugin, settings)  # refuse bad values here, in words, before a process starts
+        except ConfigError as exc:
+            QMessageBox.warning(self, "A setting is not valid", str(exc))
+            return None
+        name = safe_name(self.run_name.text()) if self.run_name.text().strip() else default_run_name(plugin.id, dataset)
+        kind = self.length_kind.currentData()
+        bound = {"steps": self.length.value()} if kind == "steps" else {"minutes": float(self.length.value())}
+        try:
+            run_dir = new_run_dir(self.runs_base(), name)
+            proc = self.procs.start(plugin.id, dataset, run_dir, device=self.devices.currentData() or "auto",
+                                    settings={k: _arg(v) for k, v in settings.items()}, **bound)
+        except (OSError, ValueError) as exc:
+            QMessageBox.warning(self, "Could not start training", str(exc))
+            return None
+        self.last_run = run_dir
+        proj = self.ctx.project
+        if proj is not None:
+            proj.add_run(run_dir)
+            try:
+                proj.save()
+            except OSError as exc:
+                log.error("could not save the project after adding %s: %s", run_dir, exc)
+            self.ctx.project_changed.emit()
+        log.info("started %s on %s (pid %s)", plugin.id, dataset.name, proc.pid)
+        self.ctx.status_message.emit(f"Training {plugin.name} into {run_dir.name}")
+        self.ctx.run_started.emit(str(run_dir))
+        self.ctx.run_selected.emit(str(run_dir))
+        self.run_name.clear()
+        return run_dir
+
+
+def _arg(value) -> str:
+    """A setting as ``--set`` text (floats keep full precision)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value) if isinstance(value, float) else str(value)
+

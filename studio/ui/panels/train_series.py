@@ -1,0 +1,113 @@
+"""Growing numpy buffers for live curves, EMA smoothing, and grouping metric rows (no Qt).
+
+A curve is redrawn from views of these buffers, so appending costs amortised O(new
+points) and a redraw never copies a million points through Python lists.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+class SeriesBuffer:
+    """(step, value) pairs of one metric of one run, plus the EMA-smoothed values kept in step."""
+
+    def __init__(self, capacity: int = 1024):
+        self.x = np.empty(capacity, dtype=np.float64)
+        self.y = np.empty(capacity, dtype=np.float64)
+        self.s = np.empty(capacity, dtype=np.float64)  # smoothed y
+        self.n = 0
+        self.alpha = 0.0
+        self.smoothed_n = 0  # how many of y are already smoothed into s
+
+    def __len__(self) -> int:
+        return self.n
+
+    def append(self, steps, values) -> None:
+        steps = np.asarray(steps, dtype=np.float64)
+        values = np.asarray(values, dtype=np.float64)
+        keep = np.isfinite(values)  # a non-finite value is a gap, not a point
+        if not keep.all():
+            steps, values = steps[keep], values[keep]
+        k = len(values)
+        if not k:
+            return
+        need = self.n + k
+        if need > len(self.x):
+            cap = max(need, 2 * len(self.x))
+            for name in ("x", "y", "s"):
+                old = getattr(self, name)
+                new = np.empty(cap, dtype=np.float64)
+                new[:self.n] = old[:self.n]
+                setattr(self, name, new)
+        self.x[self.n:need] = steps
+        self.y[self.n:need] = values
+        self.n = need
+
+    def clear(self) -> None:
+        self.n = self.smoothed_n = 0
+
+    def set_alpha(self, alpha: float) -> None:
+        if alpha != self.alpha:
+            self.alpha = float(alpha)
+            self.smoothed_n = 0  # recompute from the start with the new factor
+
+    def smoothed(self) -> tuple[np.ndarray, np.ndarray]:
+        """Views (steps, smoothed values); only points added since the last call are smoothed now."""
+        if self.alpha <= 0:
+            return self.x[:self.n], self.y[:self.n]
+        if self.smoothed_n < self.n:
+            start = self.smoothed_n
+            prev = self.s[start - 1] if start else None
+            self.s[start:self.n] = ema(self.y[start:self.n], self.alpha, prev)
+            self.smoothed_n = self.n
+        return self.x[:self.n], self.s[:self.n]
+
+    def raw(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.x[:self.n], self.y[:self.n]
+
+
+def ema(values: np.ndarray, alpha: float, prev: float | None = None) -> np.ndarray:
+    """``s[i] = alpha * s[i-1] + (1 - alpha) * v[i]`` (``s[-1] = prev``, else ``v[0]``), vectorised in blocks.
+
+    Within a block of length L the recurrence unrolls to a cumulative sum weighted by
+    ``alpha**-j``; L is chosen so those weights stay far from overflow.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    out = np.empty_like(v)
+    if not len(v):
+        return out
+    if alpha <= 0:
+        out[:] = v
+        return out
+    alpha = min(alpha, 0.999999)
+    y = float(v[0]) if prev is None else float(prev)
+    block = int(min(4096, max(1, 150 / -math.log10(alpha))))
+    j = np.arange(block, dtype=np.float64)
+    up = alpha ** -j           # alpha^-j
+    down = alpha ** (j + 1)    # alpha^(i+1)
+    for a in range(0, len(v), block):
+        chunk = v[a:a + block]
+        m = len(chunk)
+        acc = np.cumsum(chunk * up[:m]) * (1 - alpha)
+        res = down[:m] * y + acc * down[:m] / alpha
+        out[a:a + m] = res
+        y = float(res[-1])
+    return out
+
+
+def group_rows(rows) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Metric rows ``(step, time, name, value)`` -> ``{name: (steps, values)}`` with numpy, not a Python loop."""
+    if not rows:
+        return {}
+    steps, _times, names, values = zip(*rows)
+    steps = np.asarray(steps, dtype=np.float64)
+    values = np.array(values, dtype=np.float64)  # None (a non-finite value logged) becomes NaN
+    index: dict[str, int] = {}
+    codes = np.fromiter((index.setdefault(n, len(index)) for n in names), dtype=np.int32, count=len(names))
+    out = {}
+    for name, i in index.items():
+        sel = codes == i
+        out[str(name)] = (steps[sel], values[sel])
+    return out
