@@ -144,3 +144,15 @@ def test_no_project_imports_into_data_dir(qtbot, tmp_path, monkeypatch):
     assert w.list.count() == 1 and w.list.item(0).text() == "poem-text — 1 text file"
     assert "characters" in w.preview.caption.text()
     w.shutdown()
+
+
+def test_list_tolerates_manifests_written_by_other_tools(panel, tmp_path):
+    import json
+
+    folder = panel.ctx.project.folder / "datasets" / "from-elsewhere"
+    folder.mkdir(parents=True)
+    (folder / "manifest.json").write_text(json.dumps({"format": "studio-dataset/1", "modality": "image", "accepted": 7, "skipped": None}))
+    panel.ctx.project.add_dataset(folder)
+    panel.refresh()
+    texts = [panel.list.item(i).text() for i in range(panel.list.count())]
+    assert "from-elsewhere — 7 images" in texts

@@ -201,10 +201,11 @@ class DatasetsPanel(QWidget):
             if m is None:
                 text, tip = f"{folder.name} (missing or damaged)", f"{folder}: no readable manifest.json"
             else:
-                count = len(m.get("accepted", []))
+                accepted = m.get("accepted", [])  # a list of sources; tolerate a bare count from other tools
+                count = accepted if isinstance(accepted, int) else len(accepted) if isinstance(accepted, list) else 0
                 noun = COUNTED.get(m.get("modality"), "files")
                 text = f"{folder.name} — {count} {noun[:-1] if count == 1 else noun}"
-                tip = f"{folder}\nmodality: {m.get('modality')}\nskipped: {len(m.get('skipped', []))}"
+                tip = f"{folder}\nmodality: {m.get('modality')}\nskipped: {len(m.get('skipped') or [])}"
             item = QListWidgetItem(text)
             item.setData(Qt.ItemDataRole.UserRole, str(folder))
             item.setToolTip(tip)
