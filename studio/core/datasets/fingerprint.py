@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from studio.core.datasets.report import Progress
-from studio.core.datasets.sources import SourceFile
+from studio.core.datasets.sources import MAX_FILE_BYTES, SourceFile
 
 IMPORTER_VERSION = 1
 _CHUNK = 1 << 20
@@ -23,6 +23,8 @@ _CHUNK = 1 << 20
 def file_digest(src: SourceFile) -> str:
     """blake2b of the file's bytes, or a marker naming why it could not be read."""
     h = hashlib.blake2b(digest_size=16)
+    if src.size > MAX_FILE_BYTES:  # never read by any importer: hashing gigabytes would only stall the import
+        return f"too-large:{src.size}"
     try:
         if src.zip_path is None:
             with open(src.path, "rb") as fh:

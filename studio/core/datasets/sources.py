@@ -50,7 +50,11 @@ class SourceFile:
             raise ValueError(f"file of {self.size:,} bytes is larger than the {limit // (1024 * 1024)} MB limit")
         if self.zip_path is None:
             with open(self.path, "rb") as fh:
-                return fh.read(limit + 1)[:limit]
+                # read(n) reserves n bytes up front: ask for the size stat() gave, not the 512 MB limit
+                data = fh.read(min(limit, self.size) + 1)
+                if len(data) > self.size:  # the file grew since it was listed
+                    data += fh.read(limit + 1 - len(data))
+                return data[:limit]
         with zipfile.ZipFile(self.zip_path) as zf, zf.open(self.member) as fh:
             data = fh.read(limit + 1)
         if len(data) > limit:
