@@ -1,6 +1,7 @@
 """A window that paints for a long time must not abort. PySide6 6.12.0 drops a reference to None on
 every void QPainter call; on Python 3.11 ~5,000 calls end the process ("none_dealloc: deallocating
-None"), i.e. a Loss plot or latent grid open for a few minutes. Importing ``studio.ui`` guards against it."""
+None"), i.e. a Loss plot or latent grid open for a few minutes. pyproject.toml pins PySide6 below 6.12;
+this test fails if an install picks up an affected release."""
 from __future__ import annotations
 
 import os
