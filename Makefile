@@ -38,3 +38,13 @@ demo-models: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info
+
+# Self-contained one-folder bundle (PyInstaller) in dist/generative-studio/; see packaging/README.md.
+package: $(STAMP)
+	$(PY) -m pip install -q 'pyinstaller>=6.3'
+	$(PY) packaging/build_bundle.py
+
+# Builds the bundle, then starts it with --demo --screenshot to prove it runs (slow: not part of CI).
+package-check: $(STAMP)
+	$(PY) -m pip install -q 'pyinstaller>=6.3'
+	$(PY) packaging/build_bundle.py --check

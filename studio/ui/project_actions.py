@@ -222,8 +222,13 @@ class ProjectActions(QObject):
         if project_dir:
             return self.open_folder(Path(project_dir), create=True)
         if demo:
-            return self.open_folder(paths.data_dir() / "demo-project", create=True, name="Demo project")
+            return self.open_demo()
         return self.offer_crash_recovery()
+
+    def open_demo(self) -> bool:
+        """The demo project with its shipped runs, opened in the explorer panels (``studio.ui.demo_start``)."""
+        from studio.ui.demo_start import open_demo
+        return open_demo(self)
 
     def offer_crash_recovery(self) -> bool:
         for folder in self.recent.folders()[:3]:
