@@ -132,6 +132,33 @@ def add_path(item: dict[str, Any]) -> AddItem:
 
 
 @dataclass
+class EditGroup(ProjectEdit):
+    """Several edits as one undo step (e.g. deleting several selected bookmarks)."""
+
+    edits: list[ProjectEdit]
+    label: str = ""
+
+    def __post_init__(self):
+        self.text = self.label or (self.edits[0].text if len(self.edits) == 1 else f"{len(self.edits)} edits")
+        self.touches_disk = any(e.touches_disk for e in self.edits)
+
+    def apply(self, project):
+        done: list[ProjectEdit] = []
+        try:
+            for edit in self.edits:
+                edit.apply(project)
+                done.append(edit)
+        except ProjectError:
+            for edit in reversed(done):  # all or nothing
+                edit.revert(project)
+            raise
+
+    def revert(self, project):
+        for edit in reversed(self.edits):
+            edit.revert(project)
+
+
+@dataclass
 class RenameProject(ProjectEdit):
     name: str
     old: str = ""

@@ -77,7 +77,8 @@ class MainWindow(QMainWindow):
         root.setLevel(min(root.level or logging.INFO, logging.INFO))
         self.setWindowTitle(self._title())
         self.setDockNestingEnabled(True)
-        self.welcome = Welcome()
+        from studio.ui.welcome import WelcomePanel
+        self.welcome = WelcomePanel(ctx)  # "Train your own"; its first paint starts the panel loading
         self.setCentralWidget(self.welcome)
         self.docks: dict[str, QDockWidget] = {}
         self.panels: dict[str, QWidget] = {}
@@ -95,6 +96,8 @@ class MainWindow(QMainWindow):
         self._build_menus()
         from studio.ui.project_actions import install_project_actions
         self.project_actions = install_project_actions(self)  # File > New/Open/Recent/Save, Edit > Undo/Redo
+        from studio.ui.restore_drop import install_restore_drop
+        self.restore_drop = install_restore_drop(self)  # drop an exported file: restore how it was made
         self._default_state = self.saveState(LAYOUT_VERSION)
         self.resize(1400, 880)
         self._restore_layout()
@@ -244,6 +247,15 @@ class MainWindow(QMainWindow):
         s.setValue("window/geometry", self.saveGeometry())
         s.setValue("window/state", self.saveState(LAYOUT_VERSION))
         s.sync()
+
+    # -- drops outside the panels: exported files restore their generation -------------------
+    def dragEnterEvent(self, event):  # noqa: N802 - Qt API
+        if not self.restore_drop.drag_enter(event):
+            super().dragEnterEvent(event)
+
+    def dropEvent(self, event):  # noqa: N802 - Qt API
+        if not self.restore_drop.drop(event):
+            super().dropEvent(event)
 
     def closeEvent(self, event):  # noqa: N802 - Qt API
         for panel in self.panels.values():

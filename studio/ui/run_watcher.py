@@ -10,7 +10,6 @@ trains at thousands of steps per second, or one written by a headless
 from __future__ import annotations
 
 import re
-import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +24,8 @@ from studio.core.training.run_folder import RUN_FILE, effective_status, pid_aliv
 TERMINAL = ("done", "stopped", "failed")
 #: rows read per tick: a run with millions of rows loads over several ticks, never in one long freeze
 ROWS_PER_TICK = 50_000
+#: metric rows a ``tail_only`` watcher starts from (the newest ones)
+TAIL_ROWS = 2000
 
 
 @dataclass
@@ -131,26 +132,11 @@ class RunWatcher(QObject):
             self.state = None
             return
         self.state = RunState(Path(run_dir))
-        self.reader = MetricsReader(run_dir) if self.read_metrics else None
-        if self.reader is not None and self.tail_only:
-            self._skip_to_tail(self.reader)
+        self.reader = MetricsReader(run_dir, tail_rows=TAIL_ROWS if self.tail_only else None) \
+            if self.read_metrics else None
         self._cache, self._last_key, self._finished_sent, self._rate = {}, None, False, 0.0
         self.poll()
         self.timer.start(self.interval_ms)
-
-    @staticmethod
-    def _skip_to_tail(reader: MetricsReader, rows: int = 2000) -> None:
-        """Start ``reader`` near the end of its store (uses its cursor fields; no API for this yet)."""
-        conn = reader._connect()
-        if conn is None:
-            return  # no store yet: a new run, nothing to skip
-        try:
-            last = conn.execute("SELECT max(rowid) FROM metrics").fetchone()[0] or 0
-            last_prev = conn.execute("SELECT max(rowid) FROM previews").fetchone()[0] or 0
-        except sqlite3.OperationalError:
-            return
-        reader.last_rowid = max(0, last - rows)
-        reader.last_preview_rowid = max(0, last_prev - 1)
 
     def set_process(self, process) -> None:
         """A trainer the studio just started for the run being followed (a resume)."""

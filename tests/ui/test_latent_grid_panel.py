@@ -247,6 +247,17 @@ def test_melody_grid_hover_plays_and_walk_exports_midi(qtbot, ctx, tmp_path):
         panel.export_walk(str(tmp_path / "morph.mid"), path["name"])
     markers = [m for m in mido.MidiFile(tmp_path / "morph.mid") if m.type == "marker"]
     assert len(markers) == path["steps"] + 1
+    # every file carries the recipe that studio.core.export reads back (MIDI and WAV alike)
+    from studio.core.export import read_provenance
+    recipe = read_provenance(tmp_path / "morph.mid")
+    assert recipe["disclosure"] == "AI-generated" and recipe["plugin"]["id"] == "tiny"
+    assert recipe["latent"]["kind"] == "walk" and recipe["latent"]["path"] == "morph"
+    with qtbot.waitSignal(panel.export_done, timeout=30_000):
+        panel.export_walk(str(tmp_path / "morph.wav"), path["name"])
+    assert read_provenance(tmp_path / "morph.wav")["latent"]["kind"] == "walk"
+    click(view, centre_of(view, (0, 0)))
+    cell = panel.export_cell(str(tmp_path / "cell.mid"))
+    np.testing.assert_allclose(read_provenance(cell)["vector"], view.vector_at((0, 0)), atol=1e-6)
     save_widget(panel, "latent_grid_melody")
     panel.shutdown()
 
@@ -257,3 +268,33 @@ def test_screenshot(qtbot, panel):
     panel.view.repaint()
     path = save_widget(panel, "latent_grid", min_colours=64)
     assert path.exists()
+
+
+def test_bookmark_and_path_edits_are_undoable(qtbot, make_studio_window, tmp_path):
+    """With a window, bookmarks and paths change the project through Edit > Undo (one step per action)."""
+    win = make_studio_window(project=Project.create(tmp_path / "undo-proj"), load_panels=False, discover=False)
+    actions = win.project_actions
+    panel = make_panel(qtbot, win.ctx, TinyImageModel())
+    project = win.ctx.project
+    view = panel.view
+    menu = panel.build_context_menu((1, 1), view.vector_at((1, 1)))
+    next(a for a in menu.actions() if a.text() == "Bookmark").trigger()
+    panel.bookmark(view.vector_at((2, 2)), (2, 2))
+    assert [b["name"] for b in project.bookmarks] == ["tiny 1", "tiny 2"]
+    assert actions.undo_action.isEnabled() and "tiny 2" in actions.undo_action.text()
+    actions.undo_action.trigger()
+    assert [b["name"] for b in project.bookmarks] == ["tiny 1"] and panel.bookmarks.list.count() == 1
+    actions.redo_action.trigger()
+    assert panel.bookmarks.list.count() == 2
+    np.testing.assert_allclose(project.bookmarks[1]["vector"], view.vector_at((2, 2)), atol=1e-6)
+    # deleting both selected bookmarks is one undo step
+    panel.bookmarks.list.selectAll()
+    panel.bookmarks.buttons["Remove"].click()
+    assert project.bookmarks == [] and panel.bookmarks.list.count() == 0
+    actions.undo_action.trigger()
+    assert [b["name"] for b in project.bookmarks] == ["tiny 1", "tiny 2"] and panel.bookmarks.list.count() == 2
+    path = panel.path_from_bookmarks(["tiny 1", "tiny 2"])
+    assert project.paths[-1]["name"] == path["name"]
+    actions.undo_action.trigger()
+    assert project.paths == [] and panel.paths.list.count() == 0
+    panel.shutdown()

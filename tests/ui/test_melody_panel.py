@@ -113,14 +113,25 @@ def test_generate_continue_play_stop_export(qtbot, panel, tmp_path):
     qtbot.mouseClick(panel.stop_btn, Qt.MouseButton.LeftButton)
     assert not panel.player.is_playing and not panel._timer.isActive()
 
-    # export the three formats; other readers open them
+    # export the three formats; other readers open them, and each carries the recipe
+    from studio.core.export import read_provenance
+    panel.load_variation(panel.var_list.item(1))           # the first variation of the second run: seed 5
     mid = panel.export(tmp_path / "tune.mid")
     back = read_midi(mid, SPEC.min_pitch, SPEC.max_pitch, length=len(panel.events()))
     assert back.events == panel.events() and back.bpm == pytest.approx(300, abs=0.5)
-    assert back.meta["temperature"] == pytest.approx(1.0) and back.meta["model"] == "tiny rnn"
+    recipe = read_provenance(mid)
+    assert recipe["disclosure"] == "AI-generated" and recipe["seed"] == 5 and recipe["model"] == "tiny rnn"
+    assert recipe["sampling"] == {"temperature": pytest.approx(1.0), "top_k": 0, "top_p": pytest.approx(1.0),
+                                  "length_bars": 2, "primer_steps": 2 * STEPS_PER_BAR}
+    assert recipe["edited_by_hand"] is False and recipe["bpm"] == 300
     for ext in ("wav", "flac"):
-        data, sr = sf.read(str(panel.export(tmp_path / f"tune.{ext}")))
+        out = panel.export(tmp_path / f"tune.{ext}")
+        data, sr = sf.read(str(out))
         assert sr == 44100 and np.abs(data).max() > 0.05
+        assert read_provenance(out)["seed"] == 5 and read_provenance(out)["synth"]["voice"] == panel.voice.currentText()
+    # a note changed by hand: the next export says so
+    panel.roll.apply(panel.roll.notes[:-1], "delete the last note")
+    assert read_provenance(panel.export(tmp_path / "edited.mid"))["edited_by_hand"] is True
 
 
 def test_playhead_moves_with_the_sound(qtbot, panel):

@@ -146,7 +146,12 @@ def generate_files(model, plugin, req: GenerateRequest, source: Source) -> list[
         samples = model.sample(req.n, req.seed, **call)
     vectors = None
     if hasattr(model, "latents") and "latent" in getattr(plugin, "capabilities", ()):
-        vectors = model.latents(req.n, req.seed)
+        # the vectors the samples were decoded from (a temperature scales or reshapes the draw),
+        # so that restoring a file decodes exactly its picture
+        import inspect
+        takes_t = "temperature" in inspect.signature(model.latents).parameters
+        vectors = (model.latents(req.n, req.seed, temperature=kw["temperature"]) if takes_t and "temperature" in kw
+                   else model.latents(req.n, req.seed))
 
     def recipe(index: int | None, vector=None, **extra):
         if modality == "melody":

@@ -61,9 +61,42 @@ def _recipe(provenance: dict[str, Any] | None):
         return None
     prov = dict(provenance or {})
     extra = {k: v for k, v in prov.items() if k not in ("plugin", "run", "checkpoint", "seed", "vector")}
-    return make_recipe(plugin_id=str(prov.get("plugin", "")), run_id=str(prov.get("run", "")),
-                       checkpoint_path=str(prov["checkpoint"]) if prov.get("checkpoint") else None,
-                       seed=prov.get("seed"), vector=prov.get("vector"), extra={"latent": extra})
+    run_id, run_path = _run_identity(str(prov.get("run") or ""))
+    ckpt = str(prov["checkpoint"]) if prov.get("checkpoint") else None
+    sha, step = _checkpoint_identity(ckpt)
+    return make_recipe(plugin_id=str(prov.get("plugin", "")), run_id=run_id, run_path=run_path,
+                       checkpoint_path=ckpt, checkpoint_sha256=sha, checkpoint_step=step,
+                       seed=prov.get("seed"), vector=prov.get("vector"), modality=prov.get("modality") or None,
+                       extra={"latent": extra})
+
+
+def _run_identity(run: str) -> tuple[str, str | None]:
+    """(run id, absolute run folder or None): the id from ``run.json`` when the folder is there."""
+    if not run:
+        return "", None
+    folder = Path(run)
+    if not folder.is_dir():
+        return folder.name or run, None
+    run_id = folder.name
+    try:
+        run_id = str(json.loads((folder / "run.json").read_text(encoding="utf-8")).get("id") or run_id)
+    except (OSError, ValueError, AttributeError):
+        pass
+    return run_id, str(folder.resolve())
+
+
+def _checkpoint_identity(ckpt: str | None) -> tuple[str | None, int | None]:
+    """(sha256, step) of a checkpoint file (step from its ``step-NNNNNNNN`` name)."""
+    import re
+
+    if not ckpt:
+        return None, None
+    m = re.search(r"step-(\d+)", Path(ckpt).name)
+    step = int(m.group(1)) if m else None
+    if not Path(ckpt).is_file():
+        return None, step
+    from studio.core.export.provenance import sha256_file
+    return sha256_file(ckpt), step
 
 
 def write_png(path: str | Path, image_hwc: np.ndarray, provenance: dict[str, Any] | None = None) -> Path:
@@ -166,7 +199,14 @@ def write_melody_walk_midi(path: str | Path, events, min_pitch: int = MIN_PITCH,
     track = mido.MidiTrack()
     mid.tracks.append(track)
     track.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm), time=0))
-    track.append(mido.MetaMessage("text", text=_provenance_text(provenance), time=0))
+    recipe = _recipe(provenance)
+    if recipe is not None:  # the form studio.core.export.read finds, plus the disclosure line
+        from studio.core.audio.midi import TEXT_PREFIX
+        from studio.core.export.provenance import DISCLOSURE_LINE, to_json
+        track.append(mido.MetaMessage("text", text=TEXT_PREFIX + to_json(recipe), time=0))
+        track.append(mido.MetaMessage("copyright", text=DISCLOSURE_LINE, time=0))
+    else:
+        track.append(mido.MetaMessage("text", text=_provenance_text(provenance), time=0))
     now = 0  # absolute tick of the last message written
     timeline: list[tuple[int, int, Any]] = []  # (tick, order, message)
     for k, phrase in enumerate(ev):
@@ -216,10 +256,15 @@ def render_melody_audio(events, min_pitch: int = MIN_PITCH, bpm: float = 120.0, 
 
 
 def write_melody_walk_wav(path: str | Path, events, min_pitch: int = MIN_PITCH, bpm: float = 120.0,
-                          sample_rate: int = 22050) -> Path:
+                          sample_rate: int = 22050, provenance: dict[str, Any] | None = None) -> Path:
     import soundfile as sf
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    sf.write(str(path), render_melody_audio(events, min_pitch, bpm, sample_rate), sample_rate, subtype="PCM_16")
+    audio = render_melody_audio(events, min_pitch, bpm, sample_rate)
+    recipe = _recipe(provenance)
+    if recipe is not None:  # RIFF LIST/INFO with the recipe and the disclosure
+        from studio.core.export.audio import save_audio
+        return save_audio(audio, path, recipe, sample_rate=sample_rate, fmt="wav", overwrite=True)
+    sf.write(str(path), audio, sample_rate, subtype="PCM_16")
     return path

@@ -1,7 +1,11 @@
 """The control channel: ``control.json`` written by a front end, polled by the trainer each step.
 
-Format (stable): ``{"seq": n, "command": "pause"|"resume"|"stop"|null, "lr": float|null}``.
-Each write increments ``seq``; the trainer acts on a seq it has not seen yet.
+Format (stable, only extended): ``{"seq": n, "command": "pause"|"resume"|"stop"|null,
+"lr": float|null, "lr_seq": m}``. A command and a learning rate are two separate fields, each
+with the sequence number of its last write (``seq`` for the command, ``lr_seq`` for the rate),
+drawn from one counter: every write takes ``max(seq, lr_seq) + 1``. So a command sent right after
+a new rate leaves the rate in the file, and the trainer applies both. A file without ``lr_seq``
+(older writers) means the rate belongs to ``seq``.
 Polling costs one ``stat`` per step: the file is only read when it changed.
 Killing is not a control command: a front end kills the process (see ``process.py``).
 """
@@ -18,9 +22,16 @@ COMMANDS = ("pause", "resume", "stop")
 
 @dataclass(frozen=True)
 class ControlMessage:
+    """``command`` / ``lr`` are ``None`` when that field holds nothing new (:class:`ControlPoller`)."""
     seq: int
     command: str | None
     lr: float | None
+    lr_seq: int = 0
+
+    @property
+    def latest(self) -> int:
+        """The newest sequence number in the file (either field)."""
+        return max(self.seq, self.lr_seq)
 
 
 def read_control(path: str | Path) -> ControlMessage | None:
@@ -34,19 +45,24 @@ def read_control(path: str | Path) -> ControlMessage | None:
         seq = int(data.get("seq", 0))
         lr = data.get("lr")
         lr = float(lr) if lr is not None else None
+        lr_seq = int(data["lr_seq"]) if data.get("lr_seq") is not None else (seq if lr is not None else 0)
     except (TypeError, ValueError):
         return None
     command = data.get("command")
-    return ControlMessage(seq, command if command in COMMANDS else None, lr)
+    return ControlMessage(seq, command if command in COMMANDS else None, lr, lr_seq)
 
 
 def current_seq(path: str | Path) -> int:
+    """The newest sequence number written (command or learning rate); 0 without a file."""
     msg = read_control(path)
-    return msg.seq if msg else 0
+    return msg.latest if msg else 0
 
 
 def send_control(path: str | Path, command: str | None = None, lr: float | None = None) -> int:
-    """Write a command and/or a new learning rate; returns the new seq. ``path``: the file or the run folder."""
+    """Write a command and/or a new learning rate; returns the new seq. ``path``: the file or the run folder.
+
+    The other field is kept as it was (with its old sequence number), so neither replaces the other.
+    """
     path = Path(path)
     if path.is_dir():
         path = path / "control.json"
@@ -54,19 +70,26 @@ def send_control(path: str | Path, command: str | None = None, lr: float | None 
         raise ValueError(f"control command {command!r} is not one of {', '.join(COMMANDS)}")
     if lr is not None and not (float(lr) > 0 and float(lr) < float("inf")):
         raise ValueError(f"learning rate {lr!r} must be a positive number")
-    seq = current_seq(path) + 1
-    atomic_write_json(path, {"seq": seq, "command": command, "lr": float(lr) if lr is not None else None})
+    old = read_control(path) or ControlMessage(0, None, None, 0)
+    seq = old.latest + 1
+    data = {"seq": old.seq, "command": old.command, "lr": old.lr, "lr_seq": old.lr_seq}
+    if command is not None or lr is None:
+        data.update(seq=seq, command=command)
+    if lr is not None:
+        data.update(lr=float(lr), lr_seq=seq)
+    atomic_write_json(path, data)
     return seq
 
 
 class ControlPoller:
-    """Trainer side: ``poll()`` returns a message not seen before, else ``None``."""
+    """Trainer side: ``poll()`` returns what is new since the last look (command, rate or both), else ``None``."""
 
     def __init__(self, path: str | Path, after_seq: int | None = None):
         self.path = Path(path)
         # Commands written before the trainer started belong to an earlier session, unless
         # the launcher says from which seq on they are meant for us (``after_seq``).
         self.seen = current_seq(self.path) if after_seq is None else int(after_seq)
+        self.seen_lr = self.seen
         self._stamp: tuple[int, int, int] | None = None
 
     def poll(self) -> ControlMessage | None:
@@ -81,7 +104,12 @@ class ControlPoller:
         if msg is None:
             return None  # unreadable right now; retry next step
         self._stamp = stamp
-        if msg.seq <= self.seen:
+        new_command = msg.seq > self.seen
+        new_lr = msg.lr is not None and msg.lr_seq > self.seen_lr
+        self.seen = max(self.seen, msg.seq)
+        self.seen_lr = max(self.seen_lr, msg.lr_seq)
+        if not (new_command or new_lr):
             return None
-        self.seen = msg.seq
-        return msg
+        # ``seq`` of a polled message: the newest number in the file (what the trainer has now seen).
+        return ControlMessage(msg.latest, msg.command if new_command else None, msg.lr if new_lr else None,
+                              msg.lr_seq)

@@ -111,20 +111,32 @@ class MetricsReader:
 
     Safe to use from any thread (one reader per thread); cheap when nothing changed.
     A run folder whose store does not exist yet gives empty updates until it does.
+    ``tail_rows``: skip a long history and start from the newest ``tail_rows`` metric rows
+    and the newest preview (a status view, not a plot); ``None`` reads everything.
     """
 
-    def __init__(self, run_dir: str | Path):
+    def __init__(self, run_dir: str | Path, tail_rows: int | None = None):
         self.path = _db_path(run_dir)
         self.conn: sqlite3.Connection | None = None
         self.last_rowid = 0
         self.last_preview_rowid = 0
         self.generation: str | None = None
+        self.tail_rows = None if tail_rows is None else max(0, int(tail_rows))
+        self._tail_pending = self.tail_rows is not None
 
     def _connect(self) -> sqlite3.Connection | None:
         if self.conn is None and self.path.exists():
             self.conn = sqlite3.connect(str(self.path), timeout=10.0, check_same_thread=False)
             self.conn.execute("PRAGMA query_only=1")
         return self.conn
+
+    def _skip_to_tail(self, conn: sqlite3.Connection) -> None:
+        """Once, on the first successful look: move the cursors near the end of the store."""
+        last = conn.execute("SELECT max(rowid) FROM metrics").fetchone()[0] or 0
+        last_prev = conn.execute("SELECT max(rowid) FROM previews").fetchone()[0] or 0
+        self.last_rowid = max(0, last - self.tail_rows)
+        self.last_preview_rowid = max(0, last_prev - 1)
+        self._tail_pending = False
 
     def poll(self, max_rows: int = 500_000) -> MetricsUpdate:
         conn = self._connect()
@@ -138,6 +150,8 @@ class MetricsReader:
                 self.last_rowid = self.last_preview_rowid = 0
                 update.reset = True
             self.generation = gen
+            if self._tail_pending:
+                self._skip_to_tail(conn)
             rows = conn.execute("SELECT rowid, step, time, name, value FROM metrics WHERE rowid > ? "
                                 "ORDER BY rowid LIMIT ?", (self.last_rowid, max_rows)).fetchall()
             prev = conn.execute("SELECT rowid, step, time, kind, path FROM previews WHERE rowid > ? ORDER BY rowid",

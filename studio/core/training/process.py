@@ -22,12 +22,13 @@ import subprocess
 import sys
 import threading
 import time
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from studio.core.training.control import current_seq, send_control
-from studio.core.training.run_folder import RunFolderError, mark_failed_if_active, read_run
+from studio.core.training.run_folder import RunFolderError, mark_failed_if_active, pid_alive, read_run
 
 _WORDS = {
     "SIGSEGV": "crashed with a segmentation fault", "SIGKILL": "was killed (SIGKILL; out of memory?)",
@@ -35,6 +36,12 @@ _WORDS = {
     "SIGILL": "crashed (illegal instruction)", "SIGTERM": "was terminated",
 }
 SIGNAL_WORDS = {getattr(signal, name): words for name, words in _WORDS.items() if hasattr(signal, name)}
+#: seconds ``start()`` waits for the previous trainer of the same folder to finish exiting
+EXIT_WAIT_S = 15.0
+#: a finished run whose trainer wrote its end less than this long ago may still be exiting
+RECENT_END_S = 60.0
+# The newest TrainingProcess of each run folder in this process (to wait on a previous one properly).
+_BY_FOLDER: "weakref.WeakValueDictionary[str, TrainingProcess]" = weakref.WeakValueDictionary()
 
 
 @dataclass
@@ -92,9 +99,13 @@ class TrainingProcess:
         self._finalized = False
 
     # -- lifecycle ---------------------------------------------------------------------
-    def start(self) -> None:
+    def start(self, exit_wait_s: float = EXIT_WAIT_S) -> None:
+        """Start the child. A previous trainer of the same folder that has finished but is still
+        exiting (writing its last lines, closing files) gets up to ``exit_wait_s`` seconds first;
+        one still training is refused (``RunFolderError``)."""
         if self.proc is not None:
             raise RuntimeError("this training process was already started")
+        self._wait_for_previous(exit_wait_s)
         control = self.run_dir / "control.json"
         after = current_seq(control) if control.exists() else 0
         self.cmd += ["--control-after", str(after)]
@@ -106,10 +117,42 @@ class TrainingProcess:
         self.proc = subprocess.Popen(self.cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
                                      env=self.env, text=True, encoding="utf-8", errors="replace", bufsize=1, **kwargs)
         self._status = ProcessStatus("starting")
+        _BY_FOLDER[self._folder_key()] = self
         for target, stream in ((self._read_stdout, self.proc.stdout), (self._read_stderr, self.proc.stderr)):
             t = threading.Thread(target=target, args=(stream,), daemon=True)
             t.start()
             self._threads.append(t)
+
+    def _folder_key(self) -> str:
+        return str(self.run_dir.resolve())
+
+    def _wait_for_previous(self, timeout: float) -> None:
+        prev = _BY_FOLDER.get(self._folder_key())
+        if prev is not None and prev is not self and prev.running:
+            if not prev.poll().finished:
+                raise RunFolderError(f"{self.run_dir} is already training (process {prev.pid}); stop it first")
+            try:
+                prev.wait(timeout=timeout)  # it said how it ended: let it release the folder (and reap it)
+            except TimeoutError:
+                raise RunFolderError(f"{self.run_dir}: the previous trainer (process {prev.pid}) finished but is "
+                                     f"still exiting after {timeout:g} s; try again, or kill it") from None
+            return
+        # A trainer started elsewhere (another window, the command line) that just ended.
+        try:
+            run = read_run(self.run_dir)
+        except RunFolderError:
+            return
+        pid, host = run.get("pid"), run.get("host")
+        ended = run.get("ended") or run.get("updated") or 0
+        if not pid or pid == os.getpid() or run.get("status") not in ("done", "stopped", "failed") \
+                or time.time() - float(ended) > RECENT_END_S:
+            return  # the child itself refuses a folder that is being trained
+        deadline = time.monotonic() + timeout
+        while pid_alive(pid, host):
+            if time.monotonic() > deadline:
+                raise RunFolderError(f"{self.run_dir}: the previous trainer (process {pid}) finished but is "
+                                     f"still exiting after {timeout:g} s; try again, or kill it")
+            time.sleep(0.05)
 
     @property
     def pid(self) -> int | None:

@@ -50,6 +50,10 @@ class LatentGridPanel(PlanesMixin, WalksMixin, QWidget):
         self.local_paths: list[dict] = []
         self._plane_seed = 0
         self._edit_token = 0
+        self._loading = False
+        self._pending_vector = None   # (vector, seed, caption) of a restored generation (show_vector)
+        self._restore_token = 0
+        self.restored: dict | None = None
         self._player = None
         self._play_info = None
         self.worker = DecodeWorker(parent=self)
@@ -181,14 +185,17 @@ class LatentGridPanel(PlanesMixin, WalksMixin, QWidget):
         return m
 
     # -- model ------------------------------------------------------------
-    def open_run(self, run_dir: str, keep_view: bool = False) -> None:
+    def open_run(self, run_dir: str, keep_view: bool = False, checkpoint: str | None = None) -> None:
+        """Explore a run (its newest checkpoint, or ``checkpoint``); loads in the background."""
         self._status(f"Loading {run_dir}…")
-        self.loader.load_run(run_dir, keep_view=keep_view)
+        self._loading = True
+        self.loader.load_run(run_dir, keep_view=keep_view, checkpoint=checkpoint)
 
     def set_model(self, model, plugin_id: str = "", run: str = "", checkpoint: str = "", backend: str = "auto",
                   pca_codes=None, keep_view: bool = False) -> None:
         """Explore ``model`` (any nn.Module with ``latent_dim`` and ``decode``); loads in the background."""
         self._status("Preparing the decoder…")
+        self._loading = True
         self.loader.load_model(model, plugin_id=plugin_id, run=run, checkpoint=checkpoint, backend=backend,
                                pca_codes=pca_codes, keep_view=keep_view)
 
@@ -211,10 +218,14 @@ class LatentGridPanel(PlanesMixin, WalksMixin, QWidget):
             self.corners = [None] * 4
             self.rebuild_plane()
             self._setup_directions()
+        self._loading = False
         self._update_status()
+        self._apply_pending_vector()  # a restored generation waiting for its model
         self.model_ready.emit()
 
     def _on_load_failed(self, msg: str) -> None:
+        self._loading = False
+        self._pending_vector = None
         self._status(f"Could not open the model: {msg}")
         if self.loaded is None:
             self.view.empty_text = f"Could not open the model:\n{msg}"
@@ -316,6 +327,8 @@ class LatentGridPanel(PlanesMixin, WalksMixin, QWidget):
     def _on_side_decoded(self, tag, token, keys, tiles, raw) -> None:
         if tag == "preview" and token == ("edit", self._edit_token):
             self._show_sample(tiles[0], raw[0], "edited selection")
+        elif tag == "preview" and token == ("restore", self._restore_token) and self.restored:
+            self._show_sample(tiles[0], raw[0], self.restored["caption"])
         elif tag == "walk":
             self._on_walk_decoded(token, tiles, raw)
 

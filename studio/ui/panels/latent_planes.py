@@ -80,3 +80,37 @@ class PlanesMixin:
             self.plane_kind.setCurrentIndex(0)
         self.view.update()
 
+    # -- restoring a generation (drop an exported file on the window) ------------------
+    def show_vector(self, vector, seed: int | None = None, caption: str = "") -> bool:
+        """Centre the grid on ``vector``, select it and show it large, with its ``seed`` in the caption.
+
+        While a model loads (a restore opens the run first) the vector waits and is shown once the
+        model is ready. Returns True when it was shown now.
+        """
+        z = np.asarray(vector, dtype=np.float32).reshape(-1)
+        label = caption or ("restored sample" + (f" · seed {seed}" if seed is not None else ""))
+        self._pending_vector = (z, seed, label)
+        if self.loaded is None or self._loading:
+            self._status(f"Restoring {label} once the model is loaded…")
+            return False
+        return self._apply_pending_vector()
+
+    def _apply_pending_vector(self) -> bool:
+        pending, self._pending_vector = self._pending_vector, None
+        if pending is None or self.loaded is None:
+            return False
+        z, seed, label = pending
+        if z.shape[0] != self.loaded.latent_dim:
+            self._status(f"Cannot show the restored vector: it has {z.shape[0]} values, but this model's "
+                         f"latent space has {self.loaded.latent_dim}")
+            return False
+        self.centre_on(z)
+        self.directions.reset()
+        self.view.selection = (self.view.generation, (0, 0), z)
+        self.view.update()
+        self.restored = {"vector": z, "seed": seed, "caption": label}
+        self._restore_token += 1
+        self.worker.submit("preview", ("restore", self._restore_token), [None], z[None, :])
+        self.tabs.setCurrentWidget(self.preview)
+        self._status(f"Restored {label}: it is the selected cell in the middle of the grid")
+        return True

@@ -112,8 +112,10 @@ class ModelLoader(QObject):
                    backend: str = "auto", pca_codes=None, keep_view: bool = False) -> None:
         self._start(self._build, model, plugin_id, run, checkpoint, backend, pca_codes, keep_view)
 
-    def load_run(self, run_dir: str, backend: str = "auto", keep_view: bool = False) -> None:
-        self._start(self._from_run, str(run_dir), backend, keep_view)
+    def load_run(self, run_dir: str, backend: str = "auto", keep_view: bool = False,
+                 checkpoint: str | None = None) -> None:
+        """The run's newest valid checkpoint, or ``checkpoint`` (a file of the run) when given."""
+        self._start(self._from_run, str(run_dir), backend, keep_view, checkpoint)
 
     # -- worker side ------------------------------------------------------
     @staticmethod
@@ -133,12 +135,12 @@ class ModelLoader(QObject):
         return LoadedModel(decoder, model, plugin_id, run, checkpoint, pca, keep_view, report, pca_note,
                            int(getattr(spec, "min_pitch", 0) or 36))
 
-    def _from_run(self, run_dir: str, backend: str, keep_view: bool) -> LoadedModel:
+    def _from_run(self, run_dir: str, backend: str, keep_view: bool, checkpoint: str | None = None) -> LoadedModel:
         try:
             from studio.core.training.checkpoints import load_model
         except ImportError as exc:
             raise RuntimeError(f"the training engine is not installed, so {run_dir} cannot be opened ({exc})") from exc
-        model, plugin, info = load_model(run_dir)
+        model, plugin, info = load_model(run_dir, checkpoint)
         if "latent" not in getattr(plugin, "capabilities", ()) and not getattr(model, "latent_dim", 0):
             raise RuntimeError(f"{plugin.name} ({plugin.id}) has no latent space to explore; "
                                "pick a run of a VAE or GAN")

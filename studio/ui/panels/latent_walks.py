@@ -8,8 +8,10 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtWidgets import QFileDialog
 
-from studio.core.latent import (add_bookmark, add_path, bookmark_vector, make_bookmark, make_path, path_points,
-                                remove_named, thumbnail_png, walk)
+from studio.core.latent import bookmark_vector, make_bookmark, make_path, path_points, thumbnail_png, walk
+from studio.core.latent.bookmarks import unique_name
+from studio.core.project_edits import AddItem, EditGroup, RemoveItem
+from studio.core.project_schema import ProjectError
 from studio.core.latent.walk_export import (IMAGE_FORMATS, MELODY_FORMATS, write_gif, write_melody_walk_midi,
                                             write_melody_walk_wav, write_mp4, write_png, write_png_frames)
 
@@ -26,15 +28,25 @@ class WalksMixin:
             return getattr(project, kind)
         return self.local_bookmarks if kind == "bookmarks" else self.local_paths
 
-    def _save_project(self) -> None:
+    def _push(self, edit) -> bool:
+        """Change the project through Edit > Undo (and the autosave); False when it was refused."""
+        from studio.ui.project_actions import push_edit
+
+        try:
+            return push_edit(self.ctx, edit)
+        except (OSError, ProjectError) as exc:  # no window: push_edit saved the project itself
+            self._status(f"Could not save the project: {exc}")
+            return False
+
+    def _add_item(self, kind: str, item: dict) -> dict | None:
+        """Add a bookmark or path (undoable with a project open); the added item, or None if refused."""
         project = getattr(self.ctx, "project", None)
         if project is None:
+            self._items(kind).append(item)
             self._status("No project is open: bookmarks and paths last until the studio closes.")
-            return
-        try:
-            project.save()
-        except OSError as exc:
-            self._status(f"Could not save the project: {exc}")
+            return item
+        item = {**item, "name": unique_name(self._items(kind), item.get("name") or kind[:-1])}
+        return item if self._push(AddItem(kind, item)) else None
 
     def _refresh_lists(self) -> None:
         self.bookmarks.set_items(self._items("bookmarks"))
@@ -58,15 +70,11 @@ class WalksMixin:
         items = self._items("bookmarks")
         bm = make_bookmark(name or f"{self._meta()['plugin'] or 'sample'} {len(items) + 1}", vector=vector,
                            seed=plane.seed if plane else None, thumbnail=thumb, **self._meta())
-        project = getattr(self.ctx, "project", None)
-        if project is not None:
-            bm = add_bookmark(project, bm, save=False)
-            self._save_project()
-        else:
-            items.append(bm)
+        added = self._add_item("bookmarks", bm)
         self._refresh_lists()
-        self._status(f"Bookmarked “{bm['name']}”")
-        return bm
+        if added is not None:
+            self._status(f"Bookmarked “{added['name']}”")
+        return added or bm
 
     def _find(self, kind: str, name: str) -> dict | None:
         return next((d for d in self._items(kind) if d.get("name") == name), None)
@@ -84,10 +92,19 @@ class WalksMixin:
 
     def remove_items(self, kind: str, names: list[str]) -> None:
         items = self._items(kind)
-        removed = sum(remove_named(items, n) for n in names)
-        if removed:
-            self._save_project()
-            self._refresh_lists()
+        # highest index first, so the earlier indices stay valid while the group applies
+        indices = sorted({i for i, d in enumerate(items) if d.get("name") in set(names)}, reverse=True)
+        if not indices:
+            return
+        if getattr(self.ctx, "project", None) is None:
+            for i in indices:
+                del items[i]
+        else:
+            what = "bookmark" if kind == "bookmarks" else "latent path"
+            edit = EditGroup([RemoveItem(kind, i) for i in indices],
+                             f"Delete {len(indices)} {what}s" if len(indices) > 1 else f"Delete {what}")
+            self._push(edit)
+        self._refresh_lists()
 
     # -- paths --------------------------------------------------------------
     def add_path_from_points(self, points, name: str | None = None) -> dict | None:
@@ -98,14 +115,10 @@ class WalksMixin:
         except ValueError as exc:
             self._status(str(exc))
             return None
-        project = getattr(self.ctx, "project", None)
-        if project is not None:
-            path = add_path(project, path, save=False)
-            self._save_project()
-        else:
-            items.append(path)
+        path = self._add_item("paths", path)
         self._refresh_lists()
-        self._status(f"Path “{path['name']}” with {len(path['points'])} points saved")
+        if path is not None:
+            self._status(f"Path “{path['name']}” with {len(path['points'])} points saved")
         return path
 
     def path_from_bookmarks(self, names: list[str]) -> dict | None:
@@ -242,7 +255,7 @@ class WalksMixin:
         fmt = Path(target).suffix.lower().lstrip(".")
         if self.loaded.modality == "melody":
             writer = write_melody_walk_wav if fmt == "wav" else write_melody_walk_midi
-            path = writer(target, np.asarray(hit[1]).reshape(1, -1), min_pitch=self.loaded.min_pitch)
+            path = writer(target, np.asarray(hit[1]).reshape(1, -1), min_pitch=self.loaded.min_pitch, provenance=prov)
         else:
             path = write_png(target, hit[0], prov)
         self.export_done.emit(str(path))
@@ -278,7 +291,7 @@ class WalksMixin:
                 elif fmt == "mid":
                     out = write_melody_walk_midi(target, raw, min_pitch=min_pitch, provenance=prov)
                 else:
-                    out = write_melody_walk_wav(target, raw, min_pitch=min_pitch)
+                    out = write_melody_walk_wav(target, raw, min_pitch=min_pitch, provenance=prov)
             except Exception as exc:  # noqa: BLE001 - reported in the panel
                 self.export_failed.emit(f"{target}: {exc}")
                 return

@@ -17,9 +17,10 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
                                QSpinBox, QSplitter, QVBoxLayout, QWidget)
 
 from studio.core.audio.events import MAX_PITCH, MIN_PITCH, STEPS_PER_BAR, Note
-from studio.core.audio.midi import MidiError, read_midi, save_midi
+from studio.core.audio.midi import MidiError, read_midi
 from studio.core.audio.playback import MelodyPlayer
-from studio.core.audio.synth import VOICES, render, render_notes, step_seconds, write_audio
+from studio.core.audio.synth import VOICES, render, render_notes, step_seconds
+from studio.ui.panels.melody_export import melody_recipe, restore_melody, write_melody
 from studio.ui.panels.melody_generation import GenerationRequest, MelodyJobs, describe_capabilities
 from studio.ui.panels.piano_roll import PianoRoll
 
@@ -47,7 +48,10 @@ class MelodyPanel(QWidget):
         self.jobs = MelodyJobs(self)
         self.last_export: Path | None = None
         self._params: dict = {}
-        self.current_params: dict = {}
+        self.current_params: dict = {}      # the loaded variation's seed and settings ({}: drawn by hand)
+        self._generated: list[int] | None = None  # its events as generated (to tell hand edits)
+        self.source: dict | None = None     # where the model came from (plugin, run, checkpoint)
+        self._pending_source: dict | None = None
         self.pitch_range = (MIN_PITCH, MAX_PITCH)  # event encoding: the model's, once one is set
         self._timer = QTimer(self)
         self._timer.setInterval(33)  # ~30 Hz playhead
@@ -58,6 +62,7 @@ class MelodyPanel(QWidget):
         self.jobs.variation.connect(self._on_variation)
         self.jobs.finished.connect(self._on_generation_done)
         self.jobs.failed.connect(self._on_generation_failed)
+        self.jobs.source_loaded.connect(lambda src: setattr(self, "_pending_source", src))
         self.jobs.model_loaded.connect(self.set_model)
         self.jobs.model_failed.connect(lambda msg: self.model_label.setText(f"Could not load the model: {msg}"))
         ctx.run_selected.connect(self.load_run)
@@ -198,7 +203,8 @@ class MelodyPanel(QWidget):
         has_notes = bool(self.roll.notes)
         busy = self.jobs.busy
         self.play_btn.setEnabled(self.player.available and has_notes)
-        self.stop_btn.setEnabled(self.player.is_playing)
+        # the playhead timer runs until its next tick notices the end: Stop stays usable until then
+        self.stop_btn.setEnabled(self.player.is_playing or self._timer.isActive())
         for b in (self.midi_btn, self.wav_btn, self.flac_btn):
             b.setEnabled(has_notes)
         self.gen_btn.setEnabled(self.model is not None and not busy)
@@ -212,6 +218,7 @@ class MelodyPanel(QWidget):
         """Use ``model`` (a melody StudioModel) for generation."""
         self.model = model
         self.model_name = name or type(model).__name__
+        self.source, self._pending_source = self._pending_source, None  # None: a model given directly
         spec = getattr(model, "spec", None)
         if spec is not None and getattr(spec, "max_pitch", 0):
             self.pitch_range = (spec.min_pitch, spec.max_pitch)
@@ -295,7 +302,8 @@ class MelodyPanel(QWidget):
         self.progress.setRange(0, req.length * req.variations)
         self.progress.setValue(0)
         self._params = {"model": self.model_name, "temperature": req.temperature, "top_k": req.top_k,
-                        "top_p": req.top_p, "length_bars": self.bars.value(), "primer_steps": len(req.primer)}
+                        "top_p": req.top_p, "length_bars": self.bars.value(), "primer_steps": len(req.primer),
+                        "source": self.source}
         self.jobs.generate(self.model, req)
         self._update_enabled()
 
@@ -332,6 +340,7 @@ class MelodyPanel(QWidget):
         events, params = item.data(Qt.ItemDataRole.UserRole)
         self.current_params = params
         self.set_events(events, f"Load {item.text().split(' ·')[0]}")
+        self._generated = self.events()  # as the roll holds it: later differences are hand edits
 
     # -- files ---------------------------------------------------------------
     def _ask_midi(self) -> None:
@@ -349,7 +358,13 @@ class MelodyPanel(QWidget):
         self.tempo.setValue(int(round(mel.bpm)))
         bars = max(1, -(-len(mel.events) // STEPS_PER_BAR))
         self.set_events(mel.events + [1] * (bars * STEPS_PER_BAR - len(mel.events)), f"Load {Path(path).name}")
+        self.current_params, self._generated = {}, None  # a melody from a file: not a variation of ours
         return True
+
+    def restore(self, seed: int | None = None, sampling: dict | None = None, midi_path: str | Path | None = None,
+                source: dict | None = None, edited: bool = False) -> None:
+        """Put a restored generation back (a file dropped on the window): see ``melody_export.restore_melody``."""
+        restore_melody(self, seed, sampling or {}, midi_path, source, edited)
 
     def _ask_export(self, ext: str) -> None:
         filters = {".mid": "MIDI (*.mid)", ".wav": "WAV audio (*.wav)", ".flac": "FLAC audio (*.flac)"}
@@ -357,17 +372,17 @@ class MelodyPanel(QWidget):
         if path:
             self.export(path if Path(path).suffix else path + ext)
 
+    def recipe(self) -> dict:
+        """The provenance recipe of the roll's melody (model, seed, sampling, edited by hand or not)."""
+        return melody_recipe(self.current_params, self.events(), self._generated, bpm=self.tempo.value())
+
     def export(self, path: str | Path) -> Path:
-        """Write the roll's melody: .mid via mido (with generation parameters), .wav/.flac via the synth."""
+        """Write the roll's melody with its recipe: .mid as notes, .wav/.flac as the synth rendering."""
         path = Path(path)
         events = self.events()
         try:
-            if path.suffix.lower() in (".mid", ".midi"):
-                meta = {**self.current_params, "bpm": self.tempo.value()}
-                save_midi(events, path, bpm=self.tempo.value(), track_name=self.model_name or "Melody", text_meta=meta,
-                          min_pitch=self.pitch_range[0])
-            else:
-                write_audio(path, self._audio(events), SAMPLE_RATE)
+            path = write_melody(path, events, self.recipe(), bpm=self.tempo.value(), min_pitch=self.pitch_range[0],
+                                render=self._audio, sample_rate=SAMPLE_RATE, voice=self.voice.currentText())
         except (OSError, ValueError) as exc:
             log.warning("export to %s failed: %s", path, exc)
             QMessageBox.warning(self, "Export failed", f"{path}: {exc}")

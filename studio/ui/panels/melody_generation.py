@@ -41,6 +41,7 @@ class MelodyJobs(QObject):
     finished = Signal(bool)              # True when cancelled
     failed = Signal(str)
     model_loaded = Signal(object, str)   # model, description
+    source_loaded = Signal(dict)         # where that model came from (plugin, run, checkpoint), just before
     model_failed = Signal(str)
 
     def __init__(self, parent=None):
@@ -119,6 +120,11 @@ class MelodyJobs(QObject):
             if getattr(plugin, "modality", "melody") != "melody":
                 self.model_failed.emit(f"{run_dir}: a {plugin.modality} model, not a melody model")
                 return
+            try:
+                from studio.ui.panels.melody_export import run_source
+                self.source_loaded.emit(run_source(run_dir, plugin, info))  # goes into every export's recipe
+            except (OSError, ValueError) as exc:
+                log.warning("melody panel: cannot describe %s for exports: %s", run_dir, exc)
             self.model_loaded.emit(model, f"{plugin.name} · {run_dir}")
         except Exception as exc:  # noqa: BLE001
             log.warning("melody panel: cannot load %s: %s", run_dir, exc)

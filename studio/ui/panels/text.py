@@ -214,6 +214,22 @@ class TextPanel(QWidget):
                            top_k=self.top_k.value(), top_p=self.top_p.value(),
                            repetition_penalty=self.repetition.value(), seed=self.seed.value())
 
+    def restore(self, prime: str | None = None, seed: int | None = None, sampling: dict | None = None) -> None:
+        """Put a restored generation's settings back (a file dropped on the window): prime, length,
+        temperature, top-k, top-p, repetition penalty and the sample's own seed (one sample)."""
+        sampling = sampling or {}
+        if prime is not None:
+            self.prime.setPlainText(prime)
+        boxes = {"length": (self.length, int), "temperature": (self.temperature, float), "top_k": (self.top_k, int),
+                 "top_p": (self.top_p, float), "repetition_penalty": (self.repetition, float)}
+        for key, (box, kind) in boxes.items():
+            if sampling.get(key) is not None:
+                box.setValue(kind(sampling[key]))
+        if seed is not None:
+            self.seed.setValue(int(seed))
+            self.samples.setValue(1)
+        self._sync()
+
     def control_values(self) -> dict:
         r = self.request().to_dict()
         return {k: r[k] for k in CONTROL_KEYS}
@@ -311,7 +327,8 @@ class TextPanel(QWidget):
     def recipe(self, index: int) -> dict:
         req = self.last_request or self.request()
         view = self.views[index]
-        recipe = {"seed": view.seed, "batch": {"n": req.samples, "index": index},
+        # the batch's base seed and the sample's index: sample i used seed + i (as ``studio generate``)
+        recipe = {"seed": view.seed - index, "batch": {"n": req.samples, "index": index},
                   "sampling": {**req.controls(), "length": req.length, "prime": req.prime},
                   "model": self.model_name}
         if self.run_dir and self.plugin is not None:

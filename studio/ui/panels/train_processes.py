@@ -40,7 +40,6 @@ class TrainingProcesses(QObject):
         self.procs: dict[str, TrainingProcess] = {}
         #: environment for children (``None``: this one); tests point PYTHONPATH at their toy plugins
         self.env: dict[str, str] | None = None
-        self._lr: dict[str, tuple[float, float]] = {}  # run -> (last LR sent, when)
         self.timer = QTimer(self)
         self.timer.timeout.connect(self.reap)
         self.timer.start(1000)
@@ -48,20 +47,10 @@ class TrainingProcesses(QObject):
     # -- starting -----------------------------------------------------------------
     def start(self, plugin_id: str, data_dir: str | Path | None, run_dir: str | Path, **kwargs: Any) -> TrainingProcess:
         """Start ``python -m studio train`` for ``run_dir`` (kwargs as ``TrainingProcess``)."""
-        key = _key(run_dir)
-        old = self.procs.get(key)
-        if old is not None and old.running:
-            if not old.poll().finished:
-                raise RunFolderError(f"{run_dir} is already training in this window")
-            try:
-                old.wait(timeout=15.0)  # it said how it ended and is exiting: let it release the folder
-            except TimeoutError:
-                old.kill()
-                old.wait(timeout=5.0)
         kwargs.setdefault("env", self.env)
         proc = TrainingProcess(plugin_id, data_dir, run_dir, **kwargs)
-        proc.start()
-        self.procs[key] = proc
+        proc.start()  # waits (bounded) for a previous trainer of the folder that is still exiting
+        self.procs[_key(run_dir)] = proc
         log.info("training %s started (pid %s): %s", Path(run_dir).name, proc.pid, " ".join(proc.cmd[1:]))
         self.started.emit(str(run_dir))
         return proc
@@ -92,20 +81,13 @@ class TrainingProcesses(QObject):
                 self.ended.emit(str(proc.run_dir))
 
     # -- control (our child, or any trainer through its control.json) ---------------------
-    # control.json holds one message: a command written right after a new learning rate
-    # would replace it before the trainer saw it (a paused trainer looks every 0.1 s).
-    # So a command sent soon after an LR change carries that LR again (re-applying it is harmless).
-    LR_CARRY_S = 5.0
-
+    # control.json keeps a command and a learning rate in separate fields, so neither replaces the other.
     def command(self, run_dir: str | Path, command: str) -> None:
         """``pause`` / ``resume`` / ``stop`` the trainer of ``run_dir``, ours or a headless one."""
-        lr, when = self._lr.get(_key(run_dir), (None, 0.0))
-        carry = lr if time.monotonic() - when < self.LR_CARRY_S else None
-        send_control(Path(run_dir) / "control.json", command, lr=carry)
+        send_control(Path(run_dir) / "control.json", command)
 
     def set_lr(self, run_dir: str | Path, lr: float) -> None:
         send_control(Path(run_dir) / "control.json", lr=lr)
-        self._lr[_key(run_dir)] = (float(lr), time.monotonic())
 
     def kill(self, run_dir: str | Path) -> str:
         """Kill at once; returns what was done, in words."""
@@ -142,7 +124,7 @@ class TrainingProcesses(QObject):
         live = self.running()
         for proc in live:
             try:
-                proc.stop()  # a paused trainer sees it too (one message: a later one would replace it)
+                proc.stop()  # a paused trainer sees it too
             except (OSError, ValueError) as exc:
                 log.warning("could not ask %s to stop: %s", proc.run_dir, exc)
         deadline = time.monotonic() + wait_s

@@ -178,6 +178,24 @@ def test_control_file_changes_lr_and_stops_with_a_checkpoint(tmp_path, toys):
     assert latest_checkpoint(run).step == 9 and read_run(run)["status"] == "stopped"
 
 
+def test_a_command_right_after_a_learning_rate_keeps_both(tmp_path, toys):
+    """Two writes between two polls: the stop must not replace the new rate (separate fields)."""
+    run = tmp_path / "run"
+    events = []
+
+    def hook(ev):
+        events.append(ev)
+        if ev["event"] == "step" and ev["step"] == 4:
+            send_control(run, lr=0.05)
+            send_control(run, "stop")
+
+    res = train("toy-image", toy_data.image_data(), run, steps=1000, settings=FAST, hooks=hook)
+    assert res.status == "stopped" and res.step == 4
+    assert [e["lr"] for e in events if e["event"] == "lr"] == [pytest.approx(0.05)]
+    data = json.loads((run / "control.json").read_text())
+    assert data["command"] == "stop" and data["lr"] == 0.05 and data["seq"] > data["lr_seq"]
+
+
 def test_a_hook_can_stop_and_time_limit_ends_the_run(tmp_path, toys):
     def stopper(ev):
         if ev["event"] == "step" and ev["step"] == 3:

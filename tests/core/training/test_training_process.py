@@ -102,3 +102,51 @@ def test_a_hang_is_ended_by_kill(tmp_path, image_ds, toys):
     st = proc.wait(timeout=30)
     assert st.state == "failed" and "killed from the studio" in st.reason
     assert read_run(run)["status"] == "failed"
+
+
+def _fake_trainer(folder, name: str, script: str):
+    """An executable standing in for ``python`` (``python -m studio train ...`` ignores its arguments)."""
+    import os
+    path = folder / name
+    path.write_text("#!/bin/sh\n" + script)
+    os.chmod(path, 0o755)
+    return str(path)
+
+
+@pytest.mark.skipif(__import__("os").name != "posix", reason="shell stand-ins for the trainer")
+def test_start_waits_for_a_previous_trainer_that_is_still_exiting(tmp_path):
+    from studio.core.training.run_folder import RunFolderError
+
+    run = tmp_path / "run"
+    run.mkdir()
+    # says how it ended at once, then takes a second to exit (closing files, flushing)
+    slow_exit = _fake_trainer(tmp_path, "slow-exit", "echo '{\"event\": \"end\", \"status\": \"stopped\"}'\nsleep 1\n")
+    quick = _fake_trainer(tmp_path, "quick", "exit 0\n")
+    first = TrainingProcess("toy-image", None, run, python=slow_exit, reserve_core=False)
+    first.start()
+    deadline = time.monotonic() + 20
+    while not first.poll().finished and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert first.poll().finished and first.running  # ended, not yet exited
+    second = TrainingProcess("toy-image", None, run, python=quick, resume=True, reserve_core=False)
+    second.start()                                    # waits instead of refusing
+    assert not first.running and first.poll().returncode == 0
+    second.wait(timeout=20)
+
+    # one that never ends is refused at once; one that ends but hangs on exit, after the bounded wait
+    busy = TrainingProcess("toy-image", None, run, python=_fake_trainer(tmp_path, "busy", "sleep 30\n"),
+                           reserve_core=False)
+    busy.start()
+    with pytest.raises(RunFolderError, match="already training"):
+        TrainingProcess("toy-image", None, run, python=quick, reserve_core=False).start()
+    busy.kill()
+    busy.wait(timeout=20)
+    hung = TrainingProcess("toy-image", None, run, python=_fake_trainer(
+        tmp_path, "hung", "echo '{\"event\": \"end\", \"status\": \"done\"}'\nsleep 30\n"), reserve_core=False)
+    hung.start()
+    while not hung.poll().finished and time.monotonic() < deadline + 20:
+        time.sleep(0.02)
+    with pytest.raises(RunFolderError, match="still exiting after 0.3 s"):
+        TrainingProcess("toy-image", None, run, python=quick, reserve_core=False).start(exit_wait_s=0.3)
+    hung.kill()
+    hung.wait(timeout=20)

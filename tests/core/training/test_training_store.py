@@ -93,6 +93,53 @@ def test_control_channel_sequence_and_stale_commands(tmp_path):
         send_control(path, lr=-1)
 
 
+def test_control_keeps_a_rate_and_a_command_written_between_two_polls(tmp_path):
+    path = tmp_path / "control.json"
+    poller = ControlPoller(path)
+    send_control(path, lr=0.25)
+    send_control(path, "pause")            # before the trainer looked: the rate must survive
+    msg = poller.poll()
+    assert (msg.command, msg.lr) == ("pause", 0.25)
+    send_control(path, "resume")
+    msg = poller.poll()
+    assert (msg.command, msg.lr) == ("resume", None)  # the old rate is not applied again
+    send_control(path, lr=0.125)
+    msg = poller.poll()
+    assert (msg.command, msg.lr) == (None, 0.125)      # nor the old command
+    assert ControlPoller(path).poll() is None          # a new trainer ignores both
+    # a file from an older writer (no lr_seq): the rate belongs to its seq
+    path.write_text('{"seq": 9, "command": null, "lr": 0.5}')
+    assert read_control(path).lr_seq == 9
+    assert ControlPoller(path, after_seq=8).poll().lr == 0.5
+
+
+def test_metrics_reader_can_start_from_the_newest_rows(tmp_path):
+    w = MetricsWriter(tmp_path)
+    for step in range(1, 101):
+        w.log(step, {"loss": float(step)})
+    w.add_preview(50, "image", "samples/a.png")
+    w.add_preview(100, "image", "samples/b.png")
+    w.flush()
+    tail = MetricsReader(tmp_path, tail_rows=10)
+    update = tail.poll()
+    assert [r[0] for r in update.rows] == list(range(91, 101))
+    assert [p[0] for p in update.previews] == [100]
+    w.log(101, {"loss": 1.0})
+    w.flush()
+    assert [r[0] for r in tail.poll().rows] == [101]   # then it follows like any reader
+    assert len(MetricsReader(tmp_path).poll().rows) == 101
+    empty = tmp_path / "later"
+    late = MetricsReader(empty, tail_rows=5)            # no store yet: the tail is taken once it exists
+    assert late.poll().rows == []
+    w2 = MetricsWriter(empty)
+    for step in range(1, 21):
+        w2.log(step, {"loss": 1.0})
+    w2.flush()
+    assert [r[0] for r in late.poll().rows] == list(range(16, 21))
+    for closing in (w, w2, tail, late):
+        closing.close()
+
+
 def test_schedules():
     assert lr_factor(1, warmup_steps=4) == 0.25 and lr_factor(4, warmup_steps=4) == 1.0
     assert lr_factor(50, schedule="cosine", max_steps=100) == pytest.approx(0.5)

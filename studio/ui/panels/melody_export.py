@@ -1,0 +1,87 @@
+"""Melody panel exports through ``studio.core.export``: MIDI, WAV and FLAC carry the recipe.
+
+The recipe names the model that wrote the variation (plugin, run, checkpoint), its seed and
+sampling settings, and whether the notes were edited by hand afterwards; the AI-generated
+disclosure is always written (``studio.core.export.provenance.finalize``).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+from studio.core.export.provenance import make_recipe
+
+SAMPLING_KEYS = ("temperature", "top_k", "top_p", "length_bars", "primer_steps")
+
+
+def run_source(run_dir: str, plugin, info) -> dict[str, Any]:
+    """Where a loaded model came from, as plain values (computed off the UI thread: hashes the checkpoint)."""
+    from studio.core.export.generate import source_for_run
+
+    src = source_for_run(run_dir, info)
+    return {"plugin_id": plugin.id, "plugin_version": plugin.version, "run_id": src.run_id,
+            "run_path": src.run_path, "checkpoint_path": src.checkpoint_path,
+            "checkpoint_step": src.checkpoint_step, "checkpoint_sha256": src.checkpoint_sha256}
+
+
+def melody_recipe(params: dict[str, Any], events: list[int], generated: list[int] | None, *,
+                  bpm: float, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The recipe of the roll's melody.
+
+    ``params``: the loaded variation's settings (seed, sampling, ``source`` of its model), empty
+    for a melody drawn or loaded by hand; ``generated``: the variation's events as generated, to
+    tell whether the notes were edited since.
+    """
+    src = params.get("source") or {}
+    from_model = bool(params)
+    edited = not from_model or generated is None or list(events) != list(generated)
+    sampling = {k: params[k] for k in SAMPLING_KEYS if k in params} if from_model else {}
+    more = {"bpm": float(bpm), "edited_by_hand": edited,
+            "origin": "generated" if from_model else "drawn or loaded by hand"}
+    if params.get("model"):
+        more["model"] = params["model"]
+    more.update(extra or {})
+    return make_recipe(plugin_id=src.get("plugin_id", ""), plugin_version=src.get("plugin_version", ""),
+                       run_id=src.get("run_id", ""), run_path=src.get("run_path"),
+                       checkpoint_sha256=src.get("checkpoint_sha256"), checkpoint_step=src.get("checkpoint_step"),
+                       checkpoint_path=src.get("checkpoint_path"), seed=params.get("seed"),
+                       modality="melody", sampling=sampling, extra=more)
+
+
+def write_melody(path: str | Path, events: list[int], recipe: dict[str, Any], *, bpm: float, min_pitch: int,
+                 render: Callable[[list[int]], Any], sample_rate: int, voice: str = "") -> Path:
+    """``.mid`` / ``.midi`` as notes, ``.wav`` / ``.flac`` as the synth rendering; the caller already
+    asked before replacing a file (the save dialog), so an existing file is overwritten."""
+    path = Path(path)
+    if path.suffix.lower() in (".mid", ".midi"):
+        from studio.core.export.midi import save_midi
+
+        return save_midi(events, path, recipe, bpm=bpm, min_pitch=min_pitch, overwrite=True)
+    from studio.core.export.audio import save_audio
+
+    if voice:
+        recipe = {**recipe, "synth": {"voice": voice, "sample_rate": int(sample_rate)}}
+    return save_audio(render(events), path, recipe, sample_rate=sample_rate, overwrite=True)
+
+
+def restore_melody(panel, seed: int | None, sampling: dict[str, Any], midi_path, source: dict | None,
+                   edited: bool) -> None:
+    """Put a restored generation into the Melody ``panel``: its notes (from its MIDI file), seed,
+    temperature, top-k, top-p, length and the bar its primer ended at. With the notes back, a
+    later export carries the same recipe (``source``: plugin, run, checkpoint)."""
+    from studio.core.audio.events import STEPS_PER_BAR
+
+    if midi_path is not None and panel.load_midi(midi_path):
+        panel.current_params = {**{k: sampling[k] for k in SAMPLING_KEYS if k in sampling},
+                                "seed": seed, "source": source}
+        panel._generated = None if edited else panel.events()
+    if seed is not None:
+        panel.seed.setValue(int(seed))
+    for key, box, kind in (("temperature", panel.temperature, float), ("top_k", panel.top_k, int),
+                           ("top_p", panel.top_p, float), ("length_bars", panel.bars, int)):
+        if sampling.get(key) is not None:
+            box.setValue(kind(sampling[key]))
+    if sampling.get("length_bars") is None and sampling.get("length"):
+        panel.bars.setValue(max(1, -(-int(sampling["length"]) // STEPS_PER_BAR)))
+    if sampling.get("primer_steps") is not None:
+        panel.bar.setValue(int(sampling["primer_steps"]) // STEPS_PER_BAR + 1)
