@@ -377,6 +377,8 @@ class LatentGridPanel(PlanesMixin, WalksMixin, QWidget):
         self._follow_timer.stop()
         self.stop_playing()
         self.worker.stop()
+        if not self.loader.wait(30.0):
+            log.warning("latent grid: a model load was still running at close")
         if self._player is not None:
             try:
                 self._player.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -106,6 +107,15 @@ class ModelLoader(QObject):
 
     def busy(self) -> bool:
         return any(t.is_alive() for t in self.threads)
+
+    def wait(self, timeout: float = 30.0) -> bool:
+        """Join loads in flight (on close): a thread still inside torch at exit aborts the process."""
+        with self._lock:
+            self._token += 1  # whatever finishes now is not delivered to a closing panel
+        end = time.monotonic() + timeout
+        for t in list(self.threads):
+            t.join(max(0.0, end - time.monotonic()))
+        return not self.busy()
 
     # -- requests ---------------------------------------------------------
     def load_model(self, model, *, plugin_id: str = "", run: str = "", checkpoint: str = "",

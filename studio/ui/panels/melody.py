@@ -393,7 +393,7 @@ class MelodyPanel(QWidget):
 
     def shutdown(self) -> None:
         self.jobs.cancel()
-        self.jobs.wait(2)
+        self.jobs.wait(30)  # a model load still inside torch at exit would abort the process
         self.player.close()
         self._timer.stop()
 

@@ -392,4 +392,4 @@ class TextPanel(QWidget):
 
     def shutdown(self) -> None:
         self.jobs.cancel()
-        self.jobs.wait(5.0)
+        self.jobs.wait(30.0)  # a model load still inside torch at exit would abort the process
