@@ -37,7 +37,18 @@ def run_gui(project_dir: str | None = None, demo: bool = False, screenshot: str 
 
     def maybe_shoot():
         if screenshot and all(state.values()):
-            QTimer.singleShot(400, take)
+            QTimer.singleShot(400, when_settled)
+
+    waited = [0]
+
+    def when_settled():
+        # Panels opening a model (the demo's runs) report loading(); wait for them, up to 60 s.
+        busy = [k for k, p in window.panels.items() if callable(getattr(p, "loading", None)) and p.loading()]
+        if busy and waited[0] < 600:
+            waited[0] += 1
+            QTimer.singleShot(100, when_settled)
+            return
+        QTimer.singleShot(300, take)
 
     def take():
         app.processEvents()

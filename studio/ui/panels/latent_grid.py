@@ -119,16 +119,18 @@ class LatentGridPanel(PlanesMixin, WalksMixin, QWidget):
         self.export_btn.setToolTip("Save the grid, the selected cell or a walk")
         self.export_btn.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.export_btn.setMenu(self._export_menu())
-        row1 = QHBoxLayout()
-        for w in (self.plane_kind, self.new_dirs, QLabel("Rows"), self.rows, QLabel("Cols"), self.cols,
-                  self.corner_label, clear):
-            row1.addWidget(w)
-        row1.addStretch(1)
-        row2 = QHBoxLayout()
-        for w in (self.path_mode, QLabel("Method"), self.method, QLabel("Steps"), self.steps, QLabel("Spread"),
-                  self.spread, self.quick, self.follow, self.export_btn):
-            row2.addWidget(w)
-        row2.addStretch(1)
+        # Three short rows keep the dock narrow enough for a 1366-pixel screen.
+        rows = []
+        for widgets in ((self.plane_kind, self.new_dirs, QLabel("Rows"), self.rows, QLabel("Cols"), self.cols,
+                         self.export_btn),
+                        (self.path_mode, QLabel("Method"), self.method, QLabel("Steps"), self.steps,
+                         QLabel("Spread"), self.spread),
+                        (self.corner_label, clear, self.quick, self.follow)):
+            row = QHBoxLayout()
+            for w in widgets:
+                row.addWidget(w)
+            row.addStretch(1)
+            rows.append(row)
 
         self.view = LatentGridView(self.worker)
         self.view.selected.connect(self._on_selected)
@@ -167,13 +169,13 @@ class LatentGridPanel(PlanesMixin, WalksMixin, QWidget):
         split.addWidget(self.tabs)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 1)
-        self.tabs.setMinimumWidth(300)
+        self.tabs.setMinimumWidth(240)
         self.status = QLabel("No model: open a run of a VAE or GAN (Runs panel), or train one.")
         self.status.setToolTip("Model, decoder backend and decode time per chunk of cells")
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
-        lay.addLayout(row1)
-        lay.addLayout(row2)
+        for row in rows:
+            lay.addLayout(row)
         lay.addWidget(split, 1)
         lay.addWidget(self.status)
 
@@ -372,6 +374,10 @@ class LatentGridPanel(PlanesMixin, WalksMixin, QWidget):
         plane = self.view.plane.kind if self.view.plane else "-"
         self._status(f"{lm.plugin_id or 'model'} · z {lm.latent_dim} · {plane} plane · step {self.view.step:.3g} · "
                      f"decoder {lm.decoder.backend} ({ms})")
+
+    def loading(self) -> bool:
+        """True while a model is being opened (the window's screenshot waits for it)."""
+        return self.loader.busy()
 
     def shutdown(self) -> None:
         self._follow_timer.stop()

@@ -14,7 +14,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout,
                                QLabel, QListWidget, QListWidgetItem, QMessageBox, QProgressBar, QPushButton, QSlider,
-                               QSpinBox, QSplitter, QVBoxLayout, QWidget)
+                               QSizePolicy, QSpinBox, QSplitter, QVBoxLayout, QWidget)
 
 from studio.core.audio.events import MAX_PITCH, MIN_PITCH, STEPS_PER_BAR, Note
 from studio.core.audio.midi import MidiError, read_midi
@@ -103,8 +103,7 @@ class MelodyPanel(QWidget):
             self.device.addItem(f"{d['name']}{' (default)' if d['default'] else ''}", d["index"])
         self.device.currentIndexChanged.connect(lambda _: self.player.set_device(self.device.currentData()))
         transport = QHBoxLayout()
-        for w in (self.play_btn, self.stop_btn, self.loop, self.tempo, self.voice, QLabel("Vol"), self.volume,
-                  self.device):
+        for w in (self.play_btn, self.stop_btn, self.loop, self.tempo, self.voice, QLabel("Vol"), self.volume):
             transport.addWidget(w)
         transport.addStretch(1)
 
@@ -119,6 +118,9 @@ class MelodyPanel(QWidget):
         self.bar.setToolTip("Continue from this bar: the notes before it are the primer (Shift+click a bar too)")
         self.bar.valueChanged.connect(lambda v: self.roll.select_bar(v - 1) if self.roll.selected_bar != v - 1 else None)
         edit = QHBoxLayout()
+        # the device chooser gets its own row with a bounded width so the dock stays narrow
+        self.device.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.device.setMinimumContentsLength(10)
         for w in (self.undo_btn, self.redo_btn, self.clear_btn, self.load_btn, self.bar):
             edit.addWidget(w)
         edit.addStretch(1)
@@ -157,6 +159,7 @@ class MelodyPanel(QWidget):
         self.var_list.setToolTip("Generated variations: click to load and hear one, tick to keep it when regenerating")
         self.var_list.itemClicked.connect(self._pick_variation)
         self.empty_vars = QLabel("Variations appear here after Generate.")
+        self.empty_vars.setWordWrap(True)
         self.empty_vars.setStyleSheet("color: palette(placeholder-text);")
 
         self.midi_btn = _button("MIDI…", "Export the melody as a MIDI file", lambda: self._ask_export(".mid"))
@@ -164,8 +167,9 @@ class MelodyPanel(QWidget):
         self.flac_btn = _button("FLAC…", "Export the synth rendering as FLAC (44.1 kHz)",
                                 lambda: self._ask_export(".flac"))
         export = QHBoxLayout()
-        export.addWidget(QLabel("Export"))
         for b in (self.midi_btn, self.wav_btn, self.flac_btn):
+            b.setMinimumWidth(60)
+            b.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)  # share the column's width
             export.addWidget(b)
 
         side = QWidget()
@@ -179,7 +183,11 @@ class MelodyPanel(QWidget):
         left = QWidget()
         ll = QVBoxLayout(left)
         ll.setContentsMargins(0, 0, 0, 0)
+        output = QHBoxLayout()
+        output.addWidget(QLabel("Output"))
+        output.addWidget(self.device, 1)
         ll.addLayout(transport)
+        ll.addLayout(output)
         ll.addLayout(edit)
         ll.addWidget(self.roll, 1)
         split = QSplitter()
@@ -390,6 +398,10 @@ class MelodyPanel(QWidget):
         self.last_export = path
         self.ctx.status_message.emit(f"Exported {path}")
         return path
+
+    def loading(self) -> bool:
+        """True while a model is opened or generating (the window's screenshot waits for it)."""
+        return self.jobs.busy
 
     def shutdown(self) -> None:
         self.jobs.cancel()

@@ -110,8 +110,13 @@ class TextPanel(QWidget):
         for w in (QLabel("Preset"), self.preset, self.save_preset_button, self.delete_preset_button):
             actions.addWidget(w)
         actions.addStretch(1)
+        run_row = QHBoxLayout()  # a second row keeps the dock narrow enough for small screens
+        run_row.addWidget(QLabel("Save settings"))
+        self.placement.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.placement.setMinimumContentsLength(12)
         for w in (self.placement, self.generate_button, self.stop_button):
-            actions.addWidget(w)
+            run_row.addWidget(w)
+        run_row.addStretch(0)
 
         self.views = [SampleView(i) for i in range(MAX_SAMPLES)]
         self.columns = QSplitter(Qt.Orientation.Horizontal)
@@ -137,6 +142,7 @@ class TextPanel(QWidget):
         lay.addWidget(self.prime)
         lay.addLayout(grid)
         lay.addLayout(actions)
+        lay.addLayout(run_row)
         lay.addWidget(self.tabs, 1)
         bottom = QHBoxLayout()
         bottom.addWidget(self.progress)
@@ -389,6 +395,10 @@ class TextPanel(QWidget):
     def _set_score(self, html: str) -> None:
         self.score_result.setText(html)
         self._sync()
+
+    def loading(self) -> bool:
+        """True while a model is opened or generating (the window's screenshot waits for it)."""
+        return self.jobs.busy
 
     def shutdown(self) -> None:
         self.jobs.cancel()
