@@ -57,12 +57,20 @@ def panel_shots(out_dir: Path, only: set[str] | None) -> list[Path]:
     # the demo runs open in the explorer panels; the demo datasets import in the background
     latent = win.panels.get("latent")
     pump(120, lambda: latent is None or getattr(latent, "ready", lambda: True)())
-    datasets = ctx.project.datasets if ctx.project else []
     pump(120, lambda: ctx.project is not None and len(ctx.project.datasets) >= 3)
     runs = [str(ctx.project.resolve(r)) for r in ctx.project.runs] if ctx.project else []
     if runs:
         ctx.run_selected.emit(runs[0])  # Training / Loss plot / Runs show the shapes model
-    pump(5)
+    # show the explorer panels in use: a few melody variations and two text samples from the demo models
+    for key in ("melody", "text"):
+        panel = win.panels.get(key)
+        if panel is not None and getattr(panel, "model", None) is not None:
+            panel.generate()
+    pump(60, lambda: not any(p.loading() for p in win.panels.values() if callable(getattr(p, "loading", None))))
+    melody = win.panels.get("melody")
+    if melody is not None and getattr(melody, "var_list", None) is not None and melody.var_list.count():
+        melody._pick_variation(melody.var_list.item(0))
+    pump(3)
     shots = []
     for key, dock in win.docks.items():
         if only and key not in only:
@@ -75,7 +83,6 @@ def panel_shots(out_dir: Path, only: set[str] | None) -> list[Path]:
         shots.append(path)
     win.close()
     pump(1)
-    del datasets
     return shots
 
 

@@ -178,3 +178,25 @@ def test_screenshot(panel, model, qtbot):
         panel.generate_button.click()
     path = save_widget(panel, "text-panel", min_colours=20)
     assert path.exists()
+
+
+def test_runs_of_other_kinds_are_left_to_their_panels(qtbot, tmp_path):
+    """Selecting an image run elsewhere must not replace (or error) the Text panel's model."""
+    import json
+
+    from studio.ui.context import StudioContext
+    from studio.ui.panels.text import TextPanel
+
+    run = tmp_path / "image-run"
+    run.mkdir()
+    (run / "run.json").write_text(json.dumps({"id": "x", "plugin": {"id": "vae"}, "status": "done", "step": 1,
+                                              "data_spec": {"modality": "image"}}))
+    ctx = StudioContext()
+    panel = TextPanel(ctx)
+    qtbot.addWidget(panel)
+    before = panel.status.text()
+    ctx.run_selected.emit(str(run))
+    qtbot.wait(50)
+    assert panel.status.text() == before
+    assert getattr(panel, "run_dir", None) != str(run)
+    panel.shutdown()

@@ -212,6 +212,8 @@ class DatasetsPanel(QWidget):
             self.list.addItem(item)
             if current and str(folder) == str(current):
                 self.list.setCurrentItem(item)
+        if self.list.currentItem() is None and self.list.count():
+            self.list.setCurrentRow(0)  # a preview beats an empty pane when the project has datasets
         self.list.blockSignals(False)
         self.list_empty.setVisible(self.list.count() == 0)
         if self.list.currentItem():

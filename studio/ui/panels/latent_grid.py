@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QHBoxLayout
                                QSpinBox, QSplitter, QTabWidget, QToolButton, QVBoxLayout, QWidget)
 
 from studio.core.latent import CORNER_NAMES, orthonormal_directions
+from studio.ui.run_filter import connect_matching_runs
 from studio.ui.panels.latent_side import DirectionSliders, LatentPreview, NamedList
 from studio.ui.panels.latent_source import ModelLoader, latest_checkpoint_path
 from studio.ui.panels.latent_view import LatentGridView
@@ -71,7 +72,7 @@ class LatentGridPanel(PlanesMixin, WalksMixin, QWidget):
         self._hover_timer.timeout.connect(self._show_hover)
         self._playhead_timer = QTimer(self, interval=40)
         self._playhead_timer.timeout.connect(self._tick_playhead)
-        ctx.run_selected.connect(self.open_run)
+        connect_matching_runs(ctx, self.open_run, capability="latent")
         ctx.project_changed.connect(self._refresh_lists)
         self._refresh_lists()
 

@@ -20,6 +20,7 @@ from studio.core.audio.events import MAX_PITCH, MIN_PITCH, STEPS_PER_BAR, Note
 from studio.core.audio.midi import MidiError, read_midi
 from studio.core.audio.playback import MelodyPlayer
 from studio.core.audio.synth import VOICES, render, render_notes, step_seconds
+from studio.ui.run_filter import connect_matching_runs
 from studio.ui.panels.melody_export import melody_recipe, restore_melody, write_melody
 from studio.ui.panels.melody_generation import GenerationRequest, MelodyJobs, describe_capabilities
 from studio.ui.panels.piano_roll import PianoRoll
@@ -65,7 +66,7 @@ class MelodyPanel(QWidget):
         self.jobs.source_loaded.connect(lambda src: setattr(self, "_pending_source", src))
         self.jobs.model_loaded.connect(self.set_model)
         self.jobs.model_failed.connect(lambda msg: self.model_label.setText(f"Could not load the model: {msg}"))
-        ctx.run_selected.connect(self.load_run)
+        connect_matching_runs(ctx, self.load_run, modality="melody")
         self._audio_state()
         self._update_enabled()
 

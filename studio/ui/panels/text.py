@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayo
                                QInputDialog, QLabel, QMessageBox, QPlainTextEdit, QProgressBar, QPushButton,
                                QSpinBox, QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
+from studio.ui.run_filter import connect_matching_runs
 from studio.ui.panels.text_presets import CONTROL_KEYS, PresetStore
 from studio.ui.panels.text_sample_view import SampleView
 from studio.ui.panels.text_worker import TextJobs, TextRequest
@@ -158,7 +159,7 @@ class TextPanel(QWidget):
         self.jobs.model_loaded.connect(self._on_model_loaded)
         self.jobs.model_failed.connect(self._on_model_failed)
         self.samples.valueChanged.connect(self._show_columns)
-        ctx.run_selected.connect(self.open_run)
+        connect_matching_runs(ctx, self.open_run, modality="text")
         self._refresh_presets()
         self._show_columns()
         self._sync()
