@@ -2,12 +2,13 @@
 
     python benchmarks/image_quality.py --plugin vae --seconds 180 [--json] [--set key=value ...]
 
-The digits (8x8) are upscaled to 32x32 greyscale. A small CNN trained on the real
-training digits (label smoothing 0.1, so real held-out digits score about 0.90)
-judges 300 samples: mean top-class confidence and class coverage (classes that
-receive >= 3 % of the samples). The plugin is trained the way the engine does it
-(`EngineOptimizers`, default settings, random batches) and, in the same run, a
-naive hand-written baseline of the same family gets the same wall time.
+The digits (8x8) are upscaled to 32x32 greyscale. A logistic-regression judge fitted
+to the real training digits (real held-out digits score about 0.90; printed as
+``real_heldout``) judges 300 samples: mean top-class confidence and class coverage
+(classes that receive >= 3 % of the samples). The plugin is trained the way the
+engine does it (`split_settings`: the plugin's engine defaults, then ``--set``;
+`EngineOptimizers`, random batches, `after_step`) and, in the same run, a naive
+hand-written baseline of the same family gets the same wall time.
 Targets (issue 5): vae and dcgan >= 0.80 confidence and >= 9/10 classes after 180 s;
 ddpm the same after 600 s.
 """
@@ -51,47 +52,58 @@ def digits_data(seed: int = 0) -> TrainingData:
 
 # -- the judge ------------------------------------------------------------------
 class Judge(nn.Module):
+    """Multinomial logistic regression on the 32x32 pixels (L2, C = 0.1 as in scikit-learn).
+
+    Plain maximum likelihood, no label smoothing: real held-out digits score about
+    0.90 mean confidence (96-97 % accuracy), uniform noise about 0.4 and the mean
+    digit about 0.35, so blurry averages and garbage are not rewarded. (A small CNN
+    trained to convergence gives 0.98 on real digits but also 0.6-0.8 on uniform
+    noise and 0.93 on the mean image: a poor judge of generated samples.)
+    """
+
+    C = 0.1
+
     def __init__(self):
         super().__init__()
-        self.net = nn.Sequential(
-            nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Flatten(), nn.Linear(64 * 64, 128), nn.ReLU(), nn.Linear(128, 10))
+        self.linear = nn.Linear(32 * 32, 10)
 
     def forward(self, x):
-        return self.net(x)
+        return self.linear(x.flatten(1))
 
 
-def train_judge(data: TrainingData, epochs: int = 12) -> Judge:
-    torch.manual_seed(0)
+def train_judge(data: TrainingData) -> Judge:
+    """Fit by full-batch L-BFGS to convergence (deterministic; a few seconds on a quiet CPU)."""
     t = data.tensors
     mask = t["val_mask"]
-    x, y = t["images"][~mask].float() / 255, t["labels"][~mask]
+    x, y = t["images"][~mask].float().flatten(1) / 255, t["labels"][~mask]
     judge = Judge()
-    opt = torch.optim.Adam(judge.parameters(), 1e-3)
-    for _ in range(epochs):
-        perm = torch.randperm(len(x))
-        for i in range(0, len(x), 64):
-            idx = perm[i:i + 64]
-            xb = x[idx]
-            # small random shifts so the judge does not rely on exact pixel positions
-            dx, dy = torch.randint(-2, 3, (2,)).tolist()
-            xb = torch.roll(xb, shifts=(dy, dx), dims=(2, 3))
-            loss = F.cross_entropy(judge(xb), y[idx], label_smoothing=0.1)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+    nn.init.zeros_(judge.linear.weight)
+    nn.init.zeros_(judge.linear.bias)
+    opt = torch.optim.LBFGS(judge.parameters(), lr=1.0, max_iter=500, history_size=20,
+                            line_search_fn="strong_wolfe", tolerance_grad=1e-6, tolerance_change=1e-10)
+    l2 = 0.5 / (Judge.C * len(x))  # scikit-learn's objective divided by the number of examples
+
+    def closure():
+        opt.zero_grad()
+        loss = F.cross_entropy(judge(x), y) + l2 * judge.linear.weight.pow(2).sum()
+        loss.backward()
+        return loss
+
+    opt.step(closure)
     return judge.eval()
 
 
 @torch.no_grad()
-def judge_samples(judge: Judge, images: torch.Tensor) -> dict:
+def judge_samples(judge: Judge, images: torch.Tensor, labels: torch.Tensor | None = None) -> dict:
     p = torch.softmax(judge(images.float().clamp(0, 1)), dim=1)
     conf, cls = p.max(1)
     counts = torch.bincount(cls, minlength=10)
-    return {"confidence": round(float(conf.mean()), 4),
-            "coverage": int((counts >= math.ceil(0.03 * len(images))).sum()),
-            "class_counts": counts.tolist()}
+    out = {"confidence": round(float(conf.mean()), 4),
+           "coverage": int((counts >= math.ceil(0.03 * len(images))).sum()),
+           "class_counts": counts.tolist()}
+    if labels is not None:
+        out["accuracy"] = round(float((cls == labels).float().mean()), 4)
+    return out
 
 
 # -- naive baselines (what a hand-written first attempt looks like) --------------
@@ -214,16 +226,23 @@ def run_baseline(family: str, data: TrainingData, seconds: float, seed: int) -> 
 
 def run_plugin(plugin_id: str, data: TrainingData, seconds: float, seed: int, overrides: dict,
                max_steps: int = 0, device: str = "cpu") -> dict:
+    """Train the way `studio train` does: the plugin's engine defaults, then ``overrides``
+    (engine keys such as lr, batch_size, beta1 and plugin Config keys alike)."""
+    from studio.core.training.schedules import factor_for
+    from studio.core.training.settings import split_settings
+
     # the in-tree plugin object (what the `studio.models` entry point names)
     plugin = importlib.import_module(f"plugins.{plugin_id}").plugin
+    engine, config = split_settings(plugin, overrides)
     torch.manual_seed(seed)
-    model = plugin.build(config_from_dict(plugin.Config, overrides), data.spec).to(device)
-    opt = EngineOptimizers(model, OptimSettings())
+    model = plugin.build(config, data.spec).to(device)
+    opt = EngineOptimizers(model, engine.optim_settings())
     g = torch.Generator().manual_seed(seed)
     steps, last, t0 = 0, {}, time.perf_counter()
     while (steps < max_steps) if max_steps else (time.perf_counter() - t0 < seconds):
-        last = model.training_step(data.random_batch("train", BATCH, generator=g).to(device), opt)
         steps += 1
+        opt.set_lr(factor=factor_for(engine, steps, max_steps or None))
+        last = model.training_step(data.random_batch("train", engine.batch_size, generator=g).to(device), opt)
         model.after_step(steps)
     model.eval()
     t1 = time.perf_counter()
@@ -231,6 +250,7 @@ def run_plugin(plugin_id: str, data: TrainingData, seconds: float, seed: int, ov
     sample_s = time.perf_counter() - t1
     figures = model.evaluate(data.iter_batches("val", 128))
     return {"steps": steps, "samples": samples, "sample_seconds": round(sample_s, 2),
+            "engine": {k: getattr(engine, k) for k in ("optimizer", "lr", "batch_size", "beta1", "beta2")},
             "last_metrics": {k: round(v, 4) for k, v in last.items()},
             "evaluate": {k: round(v, 4) for k, v in figures.items()}}
 
@@ -241,7 +261,7 @@ def main(argv=None) -> int:
     ap.add_argument("--seconds", type=float, default=None, help="training time (default 180; ddpm 600)")
     ap.add_argument("--threads", type=int, default=2, help="torch CPU threads (the target machine has 2 cores)")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="plugin config override")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="plugin config or engine setting (lr, batch_size, beta1...)")
     ap.add_argument("--steps", type=int, default=0, help="train the plugin for this many steps instead (tuning)")
     ap.add_argument("--device", default="cpu", help="device for the plugin run (tuning sweeps on a GPU)")
     ap.add_argument("--no-baseline", action="store_true", help="skip the naive baseline (tuning only)")
@@ -255,7 +275,7 @@ def main(argv=None) -> int:
     data = digits_data(args.seed)
     judge = train_judge(data)
     mask = data.tensors["val_mask"]
-    real = judge_samples(judge, data.tensors["images"][mask].float() / 255)
+    real = judge_samples(judge, data.tensors["images"][mask].float() / 255, data.tensors["labels"][mask])
     out = {"plugin": args.plugin, "seconds": seconds, "threads": args.threads, "overrides": overrides,
            "real_heldout": real}
     res = run_plugin(args.plugin, data, seconds, args.seed, overrides, args.steps, args.device)
@@ -273,7 +293,8 @@ def main(argv=None) -> int:
         print(json.dumps(out))
     else:
         pr = out["plugin_result"]
-        print(f"real held-out digits: confidence {real['confidence']:.3f}, coverage {real['coverage']}/10")
+        print(f"real held-out digits: confidence {real['confidence']:.3f}, coverage {real['coverage']}/10, "
+              f"judge accuracy {real['accuracy']:.3f}")
         print(f"{args.plugin:>6} ({seconds:.0f} s, {pr['steps']} steps): confidence {pr['confidence']:.3f}, "
               f"coverage {pr['coverage']}/10  counts {pr['class_counts']}  eval {pr['evaluate']}")
         if "baseline" in out:

@@ -1,10 +1,14 @@
 """DCGAN-style GAN: config and model side by side (nanoGPT style).
 
 Generator: z -> linear -> 4x4 -> transposed convolutions (batch norm, ReLU) -> tanh.
-Discriminator: stride-2 convolutions (LeakyReLU, optional spectral norm) -> linear score.
-Losses: non-saturating, hinge or WGAN-GP. The discriminator and generator are two
-parameter groups with their own learning-rate scale (two time-scale update rule).
-Samples come from an exponential moving average of the generator's weights.
+Discriminator: stride-2 convolutions (LeakyReLU; batch norm as in DCGAN, or spectral
+norm) -> linear score. Losses: non-saturating, hinge or WGAN-GP. The discriminator and
+generator are two parameter groups with their own learning-rate scale (two time-scale
+update rule). Samples come from an exponential moving average of the generator's weights
+whose batch-norm statistics are re-estimated for the averaged weights (the live
+generator's running statistics do not fit them and wash samples out).
+The plugin declares the DCGAN optimiser recipe (Adam, beta1 0.5, batch 64; lr 5e-4)
+as its engine defaults.
 """
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ from studio.core.plugins.model import StudioModel, generator_for
 
 SIZES = (32, 64, 128)
 LOSSES = ("nonsaturating", "hinge", "wgan-gp")
+BN_EVERY = 25  # steps between re-estimates of the EMA generator's batch-norm statistics
 
 
 @dataclass
@@ -30,21 +35,27 @@ class Config:
     latent_size: int = param(64, label="Latent size", min=2, max=512, help="Length of the random vector z.")
     width: int = param(32, label="Width", min=8, max=256,
                        help="Channels at the finest resolution; doubled at each halving (capped at 8x).")
-    loss: str = param("hinge", label="Loss", choices=LOSSES,
-                      help="hinge: stable default; nonsaturating: the original DCGAN loss; "
-                           "wgan-gp: Wasserstein loss with a gradient penalty (slower, very stable).")
-    spectral_norm: bool = param(True, label="Spectral norm",
-                                help="Constrain the discriminator's layers (Miyato et al.); makes training steadier.")
+    loss: str = param("nonsaturating", label="Loss", choices=LOSSES,
+                      help="nonsaturating: the original DCGAN loss, fastest to good samples; hinge: a margin "
+                           "loss (pairs well with spectral norm); wgan-gp: Wasserstein loss with a gradient "
+                           "penalty (slower, very stable; use 2-5 discriminator steps).")
+    spectral_norm: bool = param(False, label="Spectral norm",
+                                help="Constrain the discriminator's layers (Miyato et al.) instead of batch norm: "
+                                     "steadier, but slower to learn on small runs.")
     gp_weight: float = param(10.0, label="Gradient penalty", min=0.0, max=100.0,
                              help="Weight of the WGAN-GP gradient penalty (wgan-gp loss only).")
     d_steps: int = param(1, label="Discriminator steps", min=1, max=10,
                          help="Discriminator updates per generator update (2-5 is usual for wgan-gp).")
-    g_lr_scale: float = param(0.1, label="Generator LR scale", min=0.001, max=10.0, log=True,
+    g_lr_scale: float = param(1.0, label="Generator LR scale", min=0.001, max=10.0, log=True,
                               help="Generator learning rate = the run's learning rate x this.")
-    d_lr_scale: float = param(0.2, label="Discriminator LR scale", min=0.001, max=10.0, log=True,
+    d_lr_scale: float = param(1.0, label="Discriminator LR scale", min=0.001, max=10.0, log=True,
                               help="Discriminator learning rate = the run's learning rate x this "
-                                   "(higher than the generator's: two time-scale update rule).")
-    ema_decay: float = param(0.999, label="EMA decay", min=0.0, max=0.99999,
+                                   "(set it above the generator's for the two time-scale update rule).")
+    upsample: str = param("resize", label="Generator upsampling", choices=("resize", "transposed"),
+                          help="resize: nearest-neighbour upsampling then a convolution, smooth strokes; "
+                               "transposed: strided transposed convolutions as in the DCGAN paper "
+                               "(cheaper, prone to checkerboard artefacts).")
+    ema_decay: float = param(0.995, label="EMA decay", min=0.0, max=0.99999,
                              help="Samples come from a moving average of the generator weights; 0 turns it off.")
     diversity_every: int = param(100, label="Diversity check every", min=0, max=100_000,
                                  help="Steps between mode-collapse checks (mean distance between 64 fixed samples); "
@@ -58,17 +69,24 @@ def _channels(width: int, n: int) -> list[int]:
 class Generator(nn.Module):
     """z (B, latent) -> images (B, C, H, W) in [0, 1]."""
 
-    def __init__(self, latent: int, width: int, channels: int, size: int):
+    def __init__(self, latent: int, width: int, channels: int, size: int, resize: bool = True):
         super().__init__()
         n = int(math.log2(size)) - 2
         chans = _channels(width, n)[::-1]
         self.top = chans[0]
         self.fc = nn.Linear(latent, chans[0] * 16)
+
+        def up(cin: int, cout: int, bias: bool) -> list[nn.Module]:
+            # resize-convolution avoids the checkerboard artefacts of strided transposed
+            # convolutions (Odena et al. 2016)
+            if resize:
+                return [nn.Upsample(scale_factor=2.0, mode="nearest"), nn.Conv2d(cin, cout, 3, 1, 1, bias=bias)]
+            return [nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=bias)]
+
         layers: list[nn.Module] = [nn.BatchNorm2d(chans[0]), nn.ReLU()]
         for i in range(n - 1):
-            layers += [nn.ConvTranspose2d(chans[i], chans[i + 1], 4, 2, 1, bias=False),
-                       nn.BatchNorm2d(chans[i + 1]), nn.ReLU()]
-        layers += [nn.ConvTranspose2d(chans[-1], channels, 4, 2, 1), nn.Tanh()]
+            layers += [*up(chans[i], chans[i + 1], False), nn.BatchNorm2d(chans[i + 1]), nn.ReLU()]
+        layers += [*up(chans[-1], channels, True), nn.Tanh()]
         self.net = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
@@ -78,14 +96,16 @@ class Generator(nn.Module):
 class Discriminator(nn.Module):
     """images in [0, 1] -> one score per image."""
 
-    def __init__(self, width: int, channels: int, size: int, spectral: bool):
+    def __init__(self, width: int, channels: int, size: int, spectral: bool, batch_norm: bool):
         super().__init__()
         sn = nn.utils.parametrizations.spectral_norm if spectral else (lambda m: m)
         n = int(math.log2(size)) - 2
         layers: list[nn.Module] = []
         cin = channels
-        for ch in _channels(width, n):
-            layers += [sn(nn.Conv2d(cin, ch, 4, 2, 1)), nn.LeakyReLU(0.2)]
+        for i, ch in enumerate(_channels(width, n)):
+            # DCGAN: batch norm on every layer but the first
+            norm = [nn.BatchNorm2d(ch)] if batch_norm and i > 0 else []
+            layers += [sn(nn.Conv2d(cin, ch, 4, 2, 1, bias=not norm)), *norm, nn.LeakyReLU(0.2)]
             cin = ch
         self.net = nn.Sequential(*layers, nn.Flatten(), sn(nn.Linear(cin * 16, 1)))
 
@@ -104,8 +124,10 @@ class DCGAN(StudioModel):
         if config.loss not in LOSSES:
             raise ValueError(f"dcgan: loss {config.loss!r} is not one of {', '.join(LOSSES)}")
         self.latent_dim = config.latent_size
-        self.generator = Generator(config.latent_size, config.width, c, size)
-        self.discriminator = Discriminator(config.width, c, size, config.spectral_norm)
+        self.generator = Generator(config.latent_size, config.width, c, size, config.upsample == "resize")
+        # Batch norm needs neither spectral norm nor a per-sample gradient penalty beside it.
+        d_bn = not config.spectral_norm and config.loss != "wgan-gp"
+        self.discriminator = Discriminator(config.width, c, size, config.spectral_norm, d_bn)
         self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False).eval()
         # Fixed latents for the mode-collapse indicator, stored so a resumed run measures the same thing.
         self.register_buffer("fixed_z", torch.randn(64, config.latent_size, generator=generator_for(0)))
@@ -170,6 +192,27 @@ class DCGAN(StudioModel):
         # Early on the average follows the weights closely, else it would keep the random start.
         decay = min(decay, (1 + step) / (10 + step)) if decay > 0 else 0.0
         EMA.update(self.generator_ema, self.generator, decay)
+        if decay > 0 and int(self.steps_done) % BN_EVERY == 0:
+            self.recalibrate_ema()
+
+    @torch.no_grad()
+    def recalibrate_ema(self, n: int = 256) -> None:
+        """Re-estimate the averaged generator's batch-norm statistics from its own activations.
+
+        The running statistics copied from the live generator describe the live weights;
+        used with the averaged ones they give washed-out samples."""
+        bns = [m for m in self.generator_ema.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+        if not bns:
+            return
+        for m in bns:
+            m.reset_running_stats()
+            m.momentum = None  # cumulative average over this one pass
+        g = generator_for(int(self.steps_done))
+        self.generator_ema.train()
+        self.generator_ema(torch.randn(n, self.latent_dim, generator=g).to(self.device))
+        self.generator_ema.eval()
+        for m in bns:
+            m.momentum = 0.1
 
     @torch.no_grad()
     def diversity(self) -> float:

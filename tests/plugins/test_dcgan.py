@@ -1,4 +1,6 @@
 """The DCGAN plugin: learns, shapes, determinism, checkpoint round trip, ONNX, evaluation."""
+import copy
+
 import pytest
 import torch
 
@@ -18,7 +20,7 @@ def data():
 def trained(data):
     model = build("dcgan", data, **SMALL)
     before = model.evaluate(data.iter_batches("train", 32))
-    history = train(model, data, 120, lr=1e-2)  # G at 1e-3, D at 2e-3
+    history = train(model, data, 120, lr=2e-3)  # both groups at 2e-3 (lr scales 1.0)
     return model, history, before
 
 
@@ -36,6 +38,47 @@ def test_two_parameter_groups_with_two_timescales(data):
     assert {id(p) for p in groups["generator"]}.isdisjoint(id(p) for p in groups["discriminator"])
     assert not any(p.requires_grad for p in model.generator_ema.parameters())
     assert model.lr_scale("generator") == 0.1 and model.lr_scale("discriminator") == 0.3
+
+
+def test_engine_defaults_are_the_dcgan_recipe():
+    from plugins.dcgan import plugin
+    from studio.core.training.settings import split_settings
+    engine, config = split_settings(plugin, {})
+    assert (engine.lr, engine.beta1, engine.batch_size) == (5e-4, 0.5, 64)
+    assert engine.optim_settings().betas == (0.5, 0.999)
+    engine, _ = split_settings(plugin, {"beta1": "0.9"})  # the user's setting wins
+    assert engine.beta1 == 0.9
+
+
+@pytest.mark.parametrize("loss,sn,has_bn", [("nonsaturating", False, True), ("hinge", True, False),
+                                             ("wgan-gp", False, False)])
+def test_discriminator_normalisation_fits_the_loss(data, loss, sn, has_bn):
+    model = build("dcgan", data, loss=loss, spectral_norm=sn, **SMALL)
+    bns = [m for m in model.discriminator.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert bool(bns) == has_bn
+
+
+def test_ema_batch_norm_statistics_are_re_estimated(trained):
+    model = trained[0]
+    ema = model.generator_ema
+    z = torch.randn(512, model.latent_dim, generator=torch.Generator().manual_seed(5))
+
+    def mismatch() -> float:  # eval-mode output vs batch-statistics output on a large batch
+        with torch.no_grad():
+            a = ema.eval()(z)
+            b = copy.deepcopy(ema).train()(z)  # a copy: train mode would update the statistics
+        return float((a - b).abs().mean())
+
+    # stale statistics (as copied from the live generator) for weights they do not describe
+    for m in ema.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.add_(0.5)
+            m.running_var.mul_(3.0)
+    stale = mismatch()
+    model.recalibrate_ema()
+    fresh = mismatch()
+    assert fresh < 0.2 * stale and fresh < 0.02, (stale, fresh)
+    assert all(m.momentum == 0.1 for m in ema.modules() if isinstance(m, torch.nn.BatchNorm2d))
 
 
 def test_training_brings_samples_towards_the_data(trained, data):
@@ -61,10 +104,13 @@ def test_other_losses_train(loss, data):
         assert "gp" in history[0]
 
 
-@pytest.mark.parametrize("size,channels,sn", [(32, 1, True), (64, 3, False), (128, 3, True)])
-def test_output_shapes(size, channels, sn):
+@pytest.mark.parametrize("size,channels,sn,upsample", [(32, 1, True, "resize"), (64, 3, False, "transposed"),
+                                                      (128, 3, True, "resize")])
+def test_output_shapes(size, channels, sn, upsample):
     data = tiny_images(n=10, size=size, channels=channels)
-    model = build("dcgan", data, spectral_norm=sn, **SMALL).eval()
+    model = build("dcgan", data, spectral_norm=sn, upsample=upsample, **SMALL).eval()
+    convt = any(isinstance(m, torch.nn.ConvTranspose2d) for m in model.generator.modules())
+    assert convt == (upsample == "transposed")
     s = model.sample(3, seed=1)
     assert s.shape == (3, channels, size, size) and 0.0 <= float(s.min()) and float(s.max()) <= 1.0
     assert model.decode(torch.zeros(2, model.latent_dim)).shape == (2, channels, size, size)
