@@ -36,35 +36,6 @@ class _Discovery(QObject):
         self.done.emit(plugins, found)
 
 
-class Welcome(QWidget):
-    """Central area; reports its first paint (used by the start-up benchmark)."""
-
-    painted = Signal()
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        from PySide6.QtWidgets import QVBoxLayout
-
-        lay = QVBoxLayout(self)
-        self.label = QLabel(
-            "<h2>Generative Studio</h2>"
-            "<p>Train small generative models on your own images, melodies and text, offline.</p>"
-            "<ol><li><b>Import</b> a folder in <i>Datasets</i> (or drop it there)</li>"
-            "<li><b>Train</b> a model from <i>Models</i> and watch <i>Loss plot</i></li>"
-            "<li><b>Explore</b> it in <i>Latent grid</i>, <i>Melody</i> or <i>Text</i></li>"
-            "<li><b>Export</b> what you like: PNG, GIF, MP4, MIDI, WAV, text</li></ol>")
-        self.label.setWordWrap(True)
-        self.label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        lay.addWidget(self.label)
-        self._painted = False
-
-    def paintEvent(self, event):  # noqa: N802 - Qt API
-        super().paintEvent(event)
-        if not self._painted:
-            self._painted = True
-            self.painted.emit()
-
-
 class MainWindow(QMainWindow):
     panels_loaded = Signal()
     discovery_finished = Signal()
