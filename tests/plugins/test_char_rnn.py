@@ -7,32 +7,17 @@ import pytest
 import torch
 
 from plugins.char_rnn import Config, plugin
-from studio.core.datasets import TrainingData
 from studio.core.plugins.api import ConfigError, DataSpec, config_from_dict
 from studio.core.training.optim import EngineOptimizers, OptimSettings
+from tests.plugins.text_fixtures import _one_thread, data_for  # noqa: F401 - autouse fixture
 
 TEXT = "Le cœur a ses raisons 💘 que la raison ne connaît point. ¿Sí? "
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def tiny(vocab, **kw):
     cfg = config_from_dict(Config, {"layers": 1, "width": 64, "embedding": 16, "bptt": 16, "window": 32, **kw})
     torch.manual_seed(0)
     return plugin.build(cfg, DataSpec(modality="text", vocab=vocab))
-
-
-def data_for(text, repeat):
-    vocab = sorted(set(text))
-    idx = {c: i for i, c in enumerate(vocab)}
-    tokens = torch.tensor([idx[c] for c in text * repeat])
-    return TrainingData.from_tensors(DataSpec(modality="text", vocab=vocab), tokens=tokens)
 
 
 def train(model, data, steps, lr=1e-2, batch=16):
