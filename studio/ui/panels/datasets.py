@@ -92,9 +92,11 @@ class DatasetsPanel(QWidget):
         row2.addWidget(self.kind)
         self.image_opts = [self.size, self.channels, self.labels, self.hflip]
         self.music_opts = [self.bars, self.transpose]
+        row3 = QHBoxLayout()  # check boxes on their own row keep the dock narrow on small screens
         for w in self.image_opts + self.music_opts:
-            row2.addWidget(w)
+            (row3 if isinstance(w, QCheckBox) else row2).addWidget(w)
         row2.addStretch(1)
+        row3.addStretch(1)
 
         self.drop_hint = QLabel("Drop files or folders here to import them")
         self.drop_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -143,6 +145,7 @@ class DatasetsPanel(QWidget):
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(row1)
         lay.addLayout(row2)
+        lay.addLayout(row3)
         lay.addWidget(self.drop_hint)
         lay.addLayout(prog_row)
         lay.addWidget(self.status)
