@@ -17,11 +17,12 @@ from typing import Any
 import mido
 
 from studio.core.audio.events import MAX_PITCH, MIN_PITCH, STEPS_PER_QUARTER, Note, events_to_notes, notes_to_events
+from studio.core.audio.note_spans import TooManyNotes, track_note_spans
 from studio.core.fileio import atomic_write_bytes
 
 TICKS_PER_BEAT = 480
 TEXT_PREFIX = "studio:"  # marks our generation-parameter text event
-DRUM_CHANNEL = 9
+MAX_NOTES = 200_000  # a melody file never holds more; bounds the work on hostile files
 
 
 class MidiError(ValueError):
@@ -107,28 +108,22 @@ def read_midi(source, min_pitch: int = MIN_PITCH, max_pitch: int = MAX_PITCH,
     bpm, track_name, meta = None, "", {}
     spans: list[tuple[int, int, int]] = []  # (start_tick, end_tick, pitch)
     for track in mid.tracks:
-        now = 0
-        open_notes: dict[tuple[int, int], list[int]] = {}
         for msg in track:
-            now += msg.time
-            if msg.is_meta:
-                if msg.type == "set_tempo" and bpm is None:
-                    bpm = mido.tempo2bpm(msg.tempo)
-                elif msg.type == "track_name" and not track_name:
-                    track_name = msg.name
-                elif msg.type == "text" and msg.text.startswith(TEXT_PREFIX):
-                    try:
-                        meta = json.loads(msg.text[len(TEXT_PREFIX):])
-                    except ValueError:
-                        meta = {}
+            if not msg.is_meta:
                 continue
-            if msg.type not in ("note_on", "note_off") or msg.channel == DRUM_CHANNEL:
-                continue
-            key = (msg.channel, msg.note)
-            if msg.type == "note_on" and msg.velocity > 0:
-                open_notes.setdefault(key, []).append(now)
-            elif open_notes.get(key):
-                spans.append((open_notes[key].pop(0), now, msg.note))
+            if msg.type == "set_tempo" and bpm is None:
+                bpm = mido.tempo2bpm(msg.tempo)
+            elif msg.type == "track_name" and not track_name:
+                track_name = msg.name
+            elif msg.type == "text" and msg.text.startswith(TEXT_PREFIX):
+                try:
+                    meta = json.loads(msg.text[len(TEXT_PREFIX):])
+                except ValueError:
+                    meta = {}
+        try:  # the same bounded scan the importer uses, so a hostile primer file is refused too
+            spans.extend(track_note_spans(track, MAX_NOTES - len(spans))[0])
+        except TooManyNotes as exc:
+            raise MidiError(f"{name}: {exc}") from None
     if not spans:
         raise MidiError(f"{name}: no notes found (drum-only or empty file)")
     # Quantise, then keep the highest pitch per onset step (the top line).

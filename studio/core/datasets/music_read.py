@@ -16,10 +16,10 @@ import warnings
 from dataclasses import dataclass, field
 
 from studio.core.audio.events import STEPS_PER_QUARTER, Note
+from studio.core.audio.note_spans import TooManyNotes, track_note_spans
 
 MAX_MIDI_BYTES = 16 * 1024 * 1024
 MAX_NOTES = 200_000
-DRUM_CHANNEL = 9
 MIN_BPM, MAX_BPM = 20.0, 400.0
 
 
@@ -79,39 +79,28 @@ def read_midi_melody(data: bytes, name: str, track: int | None = None) -> Melody
     spans: list[tuple[float, float, int]] = []
     drums = 0
     for trk in tracks:
-        now = 0
-        open_notes: dict[tuple[int, int], list[int]] = {}
         for msg in trk:
-            now += msg.time
-            if msg.is_meta:
-                if msg.type == "set_tempo" and mel.bpm is None:
-                    bpm = 60_000_000 / msg.tempo if msg.tempo > 0 else float("inf")
-                    if MIN_BPM <= bpm <= MAX_BPM:
-                        mel.bpm = round(bpm, 3)
-                    else:
-                        mel.warnings.append(f"absurd tempo of {bpm:.4g} BPM ignored; 120 BPM assumed")
-                        mel.bpm = 120.0
-                elif msg.type == "key_signature" and mel.key is None:
-                    mel.key = msg.key
-                elif msg.type == "time_signature" and mel.time_signature is None:
-                    mel.time_signature = f"{msg.numerator}/{msg.denominator}"
-                elif msg.type == "track_name" and not mel.name:
-                    mel.name = msg.name
+            if not msg.is_meta:
                 continue
-            if msg.type not in ("note_on", "note_off"):
-                continue
-            if msg.channel == DRUM_CHANNEL:
-                drums += 1
-                continue
-            key = (msg.channel, msg.note)
-            if msg.type == "note_on" and msg.velocity > 0:
-                open_notes.setdefault(key, []).append(now)
-            elif open_notes.get(key):
-                spans.append((open_notes[key].pop(0), now, msg.note))
-                if len(spans) > MAX_NOTES:
-                    raise MusicSkip(f"more than {MAX_NOTES:,} notes; not a melody file")
-        for (ch, note), starts in open_notes.items():  # notes never switched off end with the track
-            spans.extend((s, max(now, s + 1), note) for s in starts)
+            if msg.type == "set_tempo" and mel.bpm is None:
+                bpm = 60_000_000 / msg.tempo if msg.tempo > 0 else float("inf")
+                if MIN_BPM <= bpm <= MAX_BPM:
+                    mel.bpm = round(bpm, 3)
+                else:
+                    mel.warnings.append(f"absurd tempo of {bpm:.4g} BPM ignored; 120 BPM assumed")
+                    mel.bpm = 120.0
+            elif msg.type == "key_signature" and mel.key is None:
+                mel.key = msg.key
+            elif msg.type == "time_signature" and mel.time_signature is None:
+                mel.time_signature = f"{msg.numerator}/{msg.denominator}"
+            elif msg.type == "track_name" and not mel.name:
+                mel.name = msg.name
+        try:
+            track_spans, track_drums = track_note_spans(trk, MAX_NOTES - len(spans))
+        except TooManyNotes:
+            raise MusicSkip(f"more than {MAX_NOTES:,} notes; not a melody file") from None
+        spans.extend(track_spans)
+        drums += track_drums
     if not spans:
         raise MusicSkip("MIDI has no melodic notes (drums only)" if drums else "MIDI has no notes")
     mel.notes = _top_line(spans, tpb / STEPS_PER_QUARTER)

@@ -63,3 +63,21 @@ def test_unreadable_midi_names_the_file(tmp_path):
         read_midi(bad)
     with pytest.raises(MidiError, match="no notes"):
         read_midi(events_to_midi([REST] * 8))
+
+
+def test_primer_loader_refuses_a_file_with_too_many_notes(monkeypatch):
+    """Loading a primer uses the importer's bounded scan: a hostile file is refused in words."""
+    import mido
+    import pytest
+
+    from studio.core.audio import midi
+
+    monkeypatch.setattr(midi, "MAX_NOTES", 50)
+    mid = mido.MidiFile(ticks_per_beat=480)
+    track = mido.MidiTrack()
+    for i in range(60):
+        track.append(mido.Message("note_on", note=60 + i % 12, velocity=80, time=0 if i == 0 else 60))
+        track.append(mido.Message("note_off", note=60 + i % 12, velocity=0, time=60))
+    mid.tracks.append(track)
+    with pytest.raises(midi.MidiError, match="more than 50 notes"):
+        midi.read_midi(mid)
