@@ -7,10 +7,11 @@ tokens and between variations.
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass, field
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import Signal
+
+from studio.ui.background_jobs import BackgroundJobs
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ def describe_capabilities(model) -> str:
     return "sample"
 
 
-class MelodyJobs(QObject):
+class MelodyJobs(BackgroundJobs):
     progress = Signal(int, int)          # done, total (tokens over all variations)
     variation = Signal(list, int)        # full event list, seed
     finished = Signal(bool)              # True when cancelled
@@ -44,26 +45,10 @@ class MelodyJobs(QObject):
     source_loaded = Signal(dict)         # where that model came from (plugin, run, checkpoint), just before
     model_failed = Signal(str)
 
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self._cancel = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    @property
-    def busy(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def cancel(self) -> None:
-        self._cancel.set()
-
-    def wait(self, timeout: float | None = None) -> None:
-        if self._thread is not None:
-            self._thread.join(timeout)
+    thread_name = "melody-job"
 
     def _start(self, target, *args) -> None:
-        self._cancel.clear()
-        self._thread = threading.Thread(target=target, args=args, daemon=True, name="melody-job")
-        self._thread.start()
+        self._spawn(target, *args)
 
     # -- generation ------------------------------------------------------------
     def generate(self, model, req: GenerationRequest) -> None:

@@ -8,11 +8,12 @@ per sample) rather than one signal per character. Stop is checked between charac
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from dataclasses import asdict, dataclass
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import Signal
+
+from studio.ui.background_jobs import BackgroundJobs
 
 log = logging.getLogger(__name__)
 FLUSH_SECONDS = 0.04
@@ -37,7 +38,7 @@ class TextRequest:
         return asdict(self)
 
 
-class TextJobs(QObject):
+class TextJobs(BackgroundJobs):
     chunk = Signal(int, str)            # sample index, new characters
     progress = Signal(int, int)         # characters done, total
     finished = Signal(bool)             # True when stopped
@@ -47,10 +48,10 @@ class TextJobs(QObject):
     model_loaded = Signal(object, object, str)  # model, plugin, description
     model_failed = Signal(str)
 
+    thread_name = "text-job"
+
     def __init__(self, parent=None):
         super().__init__(parent)
-        self._cancel = threading.Event()
-        self._thread: threading.Thread | None = None
         self._running = False
 
     @property
@@ -58,21 +59,12 @@ class TextJobs(QObject):
         """True from the start of a job until just before its final signal (so the UI can start the next)."""
         return self._running
 
-    def cancel(self) -> None:
-        self._cancel.set()
-
-    def wait(self, timeout: float | None = None) -> None:
-        if self._thread is not None:
-            self._thread.join(timeout)
-
     def _start(self, target, *args) -> None:
         if self._running:
             raise RuntimeError("the text model is busy; stop the current job first")
         self.wait()  # a finished job's thread may still be returning
-        self._cancel.clear()
         self._running = True
-        self._thread = threading.Thread(target=self._run, args=(target, args), daemon=True, name="text-job")
-        self._thread.start()
+        self._spawn(self._run, target, args)
 
     def _run(self, target, args) -> None:
         """Run a job; it returns its final (signal, *args), emitted after ``busy`` turns False."""
