@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import threading
 import time
@@ -164,4 +165,23 @@ def run(args) -> int:
         raise CommandError(str(exc), 2) from exc
     if result.status == "failed":
         raise CommandError(f"run failed: {result.reason}", 1)
+    _leave_if_distributed(0)
     return 0
+
+
+def _leave_if_distributed(code: int) -> None:
+    """A torchrun worker leaves without interpreter teardown once its files are written.
+
+    torch's gloo process group can abort in its C++ destructors at interpreter exit ("terminate
+    called without an active exception"), seen rarely on a loaded 2-core machine even after
+    destroy_process_group(); the run folder is complete by then, so skip the teardown.
+    """
+    from studio.core.training import ddp
+
+    if ddp.from_env().enabled:
+        import logging
+
+        sys.stdout.flush()
+        sys.stderr.flush()
+        logging.shutdown()
+        os._exit(code)
