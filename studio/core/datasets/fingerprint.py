@@ -20,6 +20,11 @@ IMPORTER_VERSION = 1
 _CHUNK = 1 << 20
 
 
+def digest_bytes(data: bytes) -> str:
+    """The digest of content already in memory (equal to :func:`file_digest` of the same bytes)."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
 def file_digest(src: SourceFile) -> str:
     """blake2b of the file's bytes, or a marker naming why it could not be read."""
     h = hashlib.blake2b(digest_size=16)
@@ -40,8 +45,16 @@ def file_digest(src: SourceFile) -> str:
 
 
 def fingerprint(modality: str, files: list[SourceFile], settings: dict[str, Any], skipped: list[dict],
-                progress: Progress | None = None) -> str:
+                progress: Progress | None = None, known: dict[str, str] | None = None) -> str:
+    """``known``: digests (by path) that a decoder already took from the bytes it read, so a
+    fresh import reads each file once; files missing from it are read and hashed here."""
     progress = progress or Progress()
+    known = known or {}
+
+    def digest(src: SourceFile) -> str:
+        d = known.get(src.path)
+        return d if d is not None and src.size <= MAX_FILE_BYTES else file_digest(src)
+
     h = hashlib.blake2b(digest_size=20)
     h.update(json.dumps({"v": IMPORTER_VERSION, "modality": modality, "settings": settings},
                         sort_keys=True, default=str).encode())
@@ -53,7 +66,7 @@ def fingerprint(modality: str, files: list[SourceFile], settings: dict[str, Any]
         for start in range(0, total, 512):
             progress.update(start, total, "checking sources")
             batch = ordered[start:start + 512]
-            for src, digest in zip(batch, pool.map(file_digest, batch)):
+            for src, digest in zip(batch, pool.map(digest, batch)):
                 h.update(f"\0{src.rel}\0{digest}".encode("utf-8", "surrogateescape"))
     for s in sorted(skipped, key=lambda s: s["path"]):
         h.update(f"\1{s['path']}\0{s['reason']}".encode("utf-8", "surrogateescape"))

@@ -14,6 +14,7 @@ import warnings
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
+from studio.core.datasets.fingerprint import digest_bytes
 from studio.core.datasets.sniff import sniff
 
 PIXEL_LIMIT = 50_000_000
@@ -141,7 +142,10 @@ def decode_image(data: bytes, name: str, size: int, channels: int, fit: str,
 
 def decode_batch(items: list[tuple[int, str, str | None, bytes | None]], size: int, channels: int, fit: str,
                  background: tuple[int, int, int]) -> list[tuple[int, np.ndarray | None, str, dict, list[str]]]:
-    """Worker entry: items are (index, shown path, path on disk or None, bytes or None)."""
+    """Worker entry: items are (index, shown path, path on disk or None, bytes or None).
+
+    Each result's info carries the ``digest`` of the bytes read (the import's fingerprint
+    uses it, so a file is read once), also for files that could not be decoded."""
     out = []
     for idx, shown, disk_path, data in items:
         try:
@@ -151,11 +155,12 @@ def decode_batch(items: list[tuple[int, str, str | None, bytes | None]], size: i
         except OSError as exc:
             out.append((idx, None, f"cannot be read ({exc.strerror or exc})", {}, []))
             continue
+        digest = {"digest": digest_bytes(data)}  # hashlib releases the GIL on buffers this size
         try:
             arr, info, notes = decode_image(data, shown, size, channels, fit, background)
-            out.append((idx, arr, "", info, notes))
+            out.append((idx, arr, "", {**info, **digest}, notes))
         except ImageSkip as exc:
-            out.append((idx, None, str(exc), {}, []))
+            out.append((idx, None, str(exc), digest, []))
         except Exception as exc:  # noqa: BLE001 - a worker must answer for every file
-            out.append((idx, None, f"could not be decoded ({type(exc).__name__})", {}, []))
+            out.append((idx, None, f"could not be decoded ({type(exc).__name__})", digest, []))
     return out

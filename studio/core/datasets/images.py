@@ -87,6 +87,7 @@ class ImageFolderImporter:
         buf = np.zeros((max(n, 1), self.size, self.size, self.channels), dtype=np.uint8)
         ok = np.zeros(max(n, 1), dtype=bool)
         infos: dict[int, dict] = {}
+        digests: dict[str, str] = {}
         jobs = self._jobs(files, report)
         done = 0
 
@@ -94,6 +95,8 @@ class ImageFolderImporter:
             nonlocal done
             for idx, arr, reason, info, notes in results:
                 src = files[idx]
+                if "digest" in info:
+                    digests[src.path] = info["digest"]
                 if arr is None:
                     report.skip(src.path, reason)
                 else:
@@ -122,7 +125,10 @@ class ImageFolderImporter:
             self._run_pool(chunks, args, kind, take, prog)
             kind = self._used
         report.stats["executor"] = kind
-        return self._finish(files, buf, ok, infos, report)
+        decoded = self._finish(files, buf, ok, infos, report)
+        if decoded is not None:
+            decoded.digests = digests
+        return decoded
 
     def _run_pool(self, chunks: deque, args: tuple, kind: str, take, prog: Progress) -> None:
         try:

@@ -22,6 +22,8 @@ class Decoded:
     tensors: dict[str, np.ndarray]
     augment: dict[str, Any] = field(default_factory=lambda: {"hflip": False})
     extra: dict[str, Any] = field(default_factory=dict)
+    #: content digests (by source path) of the files the decoder read, for the fingerprint
+    digests: dict[str, str] = field(default_factory=dict)
 
 
 DecodeFn = Callable[[list[SourceFile], ImportReport, Progress], "Decoded | None"]
@@ -43,14 +45,21 @@ def run_import(modality: str, sources, out_dir, settings: dict[str, Any], decode
     files = collect(sources, report, prog)
     source_list = [str(Path(s).expanduser().resolve()) for s in ([sources] if isinstance(sources, (str, Path))
                                                                  else sources)]
-    fp = content_fingerprint(modality, files, settings, report.skipped, prog)
-    hit = writer.cached(out, fp)
-    if hit is not None:
-        prog.update(1, 1, "already imported (identical sources and settings)")
-        return ImportResult(modality, out, hit, cached=True)
+    listing_skips = list(report.skipped)  # the fingerprint covers what the listing skipped, not decode skips
+    fp = None
+    if writer.read_manifest(out) is not None:
+        # The folder holds an import: hash the sources first, it may be this very one (a cache hit).
+        fp = content_fingerprint(modality, files, settings, listing_skips, prog)
+        hit = writer.cached(out, fp)
+        if hit is not None:
+            prog.update(1, 1, "already imported (identical sources and settings)")
+            return ImportResult(modality, out, hit, cached=True)
     started = time.perf_counter()
     decoded = decode(files, report, prog)
     prog.check()
+    if fp is None:  # a fresh import: digests of the bytes the decoder read, each file read once
+        fp = content_fingerprint(modality, files, settings, listing_skips, prog,
+                                 known=decoded.digests if decoded else None)
     missing = {f.path for f in files} - report.accounted
     for path in sorted(missing):  # a decoder bug must not make a file vanish from the report
         report.skip(path, "not processed (internal error); please report this")

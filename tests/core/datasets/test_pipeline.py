@@ -41,6 +41,35 @@ def test_reimport_is_a_cache_hit_until_content_or_settings_change(tmp_path):
     assert _leftovers(tmp_path) == []
 
 
+@pytest.mark.parametrize("executor", ["inline", "thread"])
+def test_fresh_import_reads_each_file_once_and_fingerprints_as_a_rehash_would(tmp_path, monkeypatch, executor):
+    """The decoder's digests stand in for a separate hashing pass; the fingerprint must not change."""
+    import zipfile
+
+    from studio.core.datasets import fingerprint as fp_mod
+    from studio.core.datasets.report import ImportReport
+    from studio.core.datasets.sources import collect
+
+    src = _folder(tmp_path, 5)
+    (src / "broken.png").write_bytes(png_bytes()[:40])          # decoded and skipped: still fingerprinted
+    (src / "notes.txt").write_text("not an image")               # skipped by name, before decoding
+    with zipfile.ZipFile(src / "more.zip", "w") as zf:
+        zf.writestr("z/a.png", png_bytes(colour=(9, 9, 9)))
+    hashed = []
+    real = fp_mod.file_digest
+    monkeypatch.setattr(fp_mod, "file_digest", lambda f: hashed.append(f.path) or real(f))
+    result = import_images([src], tmp_path / "ds", executor=executor, workers=2)
+    assert result.ok and result.accepted_count == 6
+    # only the file the decoder never read (skipped by its name) was opened a second time
+    assert [p.rsplit("/", 1)[-1] for p in hashed] == ["notes.txt"]
+    report = ImportReport("image")
+    files = collect([src], report)
+    settings = result.manifest["settings"]
+    assert result.manifest["fingerprint"] == fp_mod.fingerprint("image", files, settings, report.skipped)
+    # ...so importing again into the same folder is a cache hit
+    assert import_images([src], tmp_path / "ds", executor=executor, workers=2).cached
+
+
 def test_cancel_leaves_old_dataset_and_no_temp_folder(tmp_path):
     src = _folder(tmp_path, 40)
     out = tmp_path / "ds"
