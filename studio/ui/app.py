@@ -20,6 +20,8 @@ def run_gui(project_dir: str | None = None, demo: bool = False, screenshot: str 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Generative Studio")
     app.setOrganizationName("generative-studio")
+    from studio.ui import theme
+    theme.install(app)  # before the first paint: the stored light/dark choice, following the system
     ctx = StudioContext(demo=demo)
     window = MainWindow(ctx)
     # Locks the project, offers crash recovery / a backup in words; never raises.

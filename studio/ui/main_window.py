@@ -178,6 +178,8 @@ class MainWindow(QMainWindow):
         reset = QAction("&Reset layout", self, triggered=self.reset_layout)
         reset.setToolTip("Put every panel back where it started")
         self.view_menu.addAction(reset)
+        from studio.ui.theme import install_theme_menu
+        self.theme_menu = install_theme_menu(self, self.view_menu)  # Follow system / Light / Dark
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(QAction("&Keyboard shortcuts", self, triggered=self._show_shortcuts))
         help_menu.addAction(QAction("&About", self, triggered=self._about))

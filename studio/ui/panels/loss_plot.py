@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (QCheckBox, QFileDialog, QHBoxLayout, QLabel, QLis
 from studio.core.training.metrics import read_metrics
 from studio.ui.panels.train_series import SeriesBuffer, group_rows
 from studio.ui.run_watcher import RunWatcher
+from studio.ui.theme import CANVAS, follow
 
 log = logging.getLogger("studio.ui.loss")
 HIDDEN_BY_DEFAULT = ("lr", "steps_per_s")  # other scales: offered, not drawn until ticked
@@ -121,6 +122,7 @@ class LossPlotPanel(QWidget):
         ctx.run_selected.connect(self.show_run)
         if hasattr(ctx, "runs_compared"):
             ctx.runs_compared.connect(self.show_runs)
+        follow(self.apply_theme)  # light/dark: now and on every change
 
     # -- which runs ------------------------------------------------------------------------------
     def show_run(self, run_dir: str | None) -> None:
@@ -337,3 +339,17 @@ class LossPlotPanel(QWidget):
         for rc in self.runs.values():
             if rc.watcher is not None:
                 rc.watcher.stop()
+
+    # -- theme ------------------------------------------------------------------------------------------
+    def apply_theme(self, dark: bool) -> None:
+        """Background, axes, grid, labels, legend and empty-state text for the light or dark theme."""
+        bg, fg = CANVAS[dark]
+        self.plot.setBackground(bg)
+        for name in ("left", "bottom"):
+            axis = self.plot.getAxis(name)
+            axis.setPen(fg)
+            axis.setTextPen(fg)  # tick labels and the axis label
+        self.legend.setLabelTextColor(fg)
+        self.empty.setColor((150, 152, 158) if dark else (110, 110, 110))
+        self.cursor.setPen(pg.mkPen((150, 150, 150) if dark else (120, 120, 120), style=Qt.PenStyle.DashLine))
+        self._restyle()  # re-adds the legend rows, drawn in the new label colour

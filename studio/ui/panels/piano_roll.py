@@ -13,12 +13,16 @@ from PySide6.QtGui import QBrush, QColor, QKeySequence, QPainter, QPen, QUndoCom
 from PySide6.QtWidgets import QGraphicsRectItem, QGraphicsScene, QGraphicsView
 
 from studio.core.audio.events import MAX_PITCH, MIN_PITCH, STEPS_PER_BAR, Note, events_to_notes, notes_to_events
+from studio.ui.theme import follow
 
 STEP_W = 14.0   # pixels per 16th step
 ROW_H = 9.0     # pixels per semitone
 EDGE = 5.0      # grab zone of a note's right edge, pixels
 BLACK_KEYS = {1, 3, 6, 8, 10}
 NOTE_NAMES = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
+#: grid colours by theme (dark?): background, black-key rows, octave line, octave label, bar line, beat line
+GRID_COLOURS = {False: ("#fbfbfb", "#eceff1", "#b0bec5", "#78909c", "#607d8b", "#cfd8dc"),
+                True: ("#1e1f22", "#27292d", "#4a5058", "#8f9aa3", "#7d8b96", "#34373c")}
 
 
 def normalise(notes: list[Note], n_steps: int) -> list[Note]:
@@ -65,7 +69,9 @@ class PianoRoll(QGraphicsView):
         self._playhead = self.scene().addLine(0, 0, 0, 1, QPen(QColor("#e74c3c"), 2))
         self._playhead.setZValue(10)
         self._playhead.hide()
+        self._grid = GRID_COLOURS[False]
         self._layout_scene()
+        follow(self.apply_theme)  # light/dark grid: now and on every change
 
     # -- geometry ------------------------------------------------------------
     def _layout_scene(self) -> None:
@@ -156,22 +162,28 @@ class PianoRoll(QGraphicsView):
         self.ensureVisible(x, self.mapToScene(self.viewport().rect().center()).y(), 1, 1, 60, 0)
 
     # -- painting ------------------------------------------------------------
+    def apply_theme(self, dark: bool) -> None:
+        self._grid = GRID_COLOURS[dark]
+        self.resetCachedContent()
+        self.viewport().update()
+
     def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
         scene = self.sceneRect()
-        painter.fillRect(rect, QColor("#fbfbfb"))
+        bg, black_row, octave, octave_text, bar_line, beat_line = self._grid
+        painter.fillRect(rect, QColor(bg))
         for pitch in range(self.low, self.high + 1):
             if pitch % 12 in BLACK_KEYS:
-                painter.fillRect(QRectF(0, self.y_of(pitch), scene.width(), ROW_H), QColor("#eceff1"))
+                painter.fillRect(QRectF(0, self.y_of(pitch), scene.width(), ROW_H), QColor(black_row))
             if pitch % 12 == 0:
-                painter.setPen(QPen(QColor("#b0bec5"), 1))
+                painter.setPen(QPen(QColor(octave), 1))
                 painter.drawLine(0, self.y_of(pitch) + ROW_H, scene.width(), self.y_of(pitch) + ROW_H)
-                painter.setPen(QColor("#78909c"))
+                painter.setPen(QColor(octave_text))
                 painter.drawText(QRectF(2, self.y_of(pitch) - 1, 30, ROW_H + 2), f"C{pitch // 12 - 1}")
         for step in range(0, self.n_steps + 1):
             if step % STEPS_PER_BAR == 0:
-                painter.setPen(QPen(QColor("#607d8b"), 1.5))
+                painter.setPen(QPen(QColor(bar_line), 1.5))
             elif step % 4 == 0:
-                painter.setPen(QPen(QColor("#cfd8dc"), 1))
+                painter.setPen(QPen(QColor(beat_line), 1))
             else:
                 continue
             painter.drawLine(step * STEP_W, 0, step * STEP_W, scene.height())

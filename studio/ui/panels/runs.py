@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHeaderView, QInputDialog, QLabel,
                                QMessageBox, QPushButton, QScrollArea, QSplitter, QTableWidget, QTableWidgetItem,
                                QVBoxLayout, QWidget)
@@ -26,6 +26,7 @@ from studio.ui.panels.train_preview import SamplePreview
 from studio.ui.panels.train_processes import training_processes
 from studio.ui.project_actions import push_edit
 from studio.ui.run_watcher import clean_reason, read_run_cached
+from studio.ui.theme import follow, readable
 
 log = logging.getLogger("studio.ui.runs")
 COLUMNS = ("Run", "Model", "Status", "Step", "Updated")
@@ -107,6 +108,7 @@ class RunsPanel(QWidget):
         ctx.run_started.connect(self._on_run_started)
         self.procs.ended.connect(lambda _d: self.refresh())
         self.reload()
+        follow(self.apply_theme)  # status colours readable on light and dark
 
     def _button(self, text, tip, slot) -> QPushButton:
         b = QPushButton(text)
@@ -173,7 +175,7 @@ class RunsPanel(QWidget):
             item = self.table.item(r, c)
             item.setText(text)
             item.setToolTip(f"{path}\n{status}" + (f": {reason}" if reason else ""))
-        self.table.item(r, 2).setForeground(QBrush(QColor(STATUS_COLOURS.get(status, "#000000"))))
+        self.table.item(r, 2).setForeground(QBrush(readable(STATUS_COLOURS.get(status, "#000000"))))
         self.table.item(r, 0).setData(Qt.ItemDataRole.UserRole, str(path))
 
     def _project_ref(self, path: Path) -> str | None:
@@ -321,3 +323,7 @@ class RunsPanel(QWidget):
 
     def shutdown(self) -> None:
         self.timer.stop()
+
+    def apply_theme(self, dark: bool) -> None:
+        self._shown.clear()  # every row is filled again, in the new status colours
+        self.refresh()

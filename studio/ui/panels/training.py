@@ -17,6 +17,7 @@ from studio.core.training.run_folder import RunFolderError
 from studio.ui.config_form import LogSpinBox
 from studio.ui.panels.train_preview import SamplePreview
 from studio.ui.panels.train_processes import training_processes
+from studio.ui import theme
 from studio.ui.run_watcher import RunState, RunWatcher, describe_state
 
 log = logging.getLogger("studio.ui.training")
@@ -96,6 +97,7 @@ class TrainingPanel(QWidget):
         ctx.run_selected.connect(self.follow)
         self.procs.started.connect(self._on_process_started)
         self._update_buttons()
+        theme.follow(self.apply_theme)  # status colours readable on light and dark
 
     def _button(self, text: str, tip: str, slot) -> QPushButton:
         b = QPushButton(text)
@@ -132,7 +134,7 @@ class TrainingPanel(QWidget):
         if self._pending and self._pending_done(st):
             self._pending = ""
         text = self._pending or describe_state(st)
-        colour = STATE_COLOURS.get(st.state, "palette(text)")
+        colour = theme.readable(STATE_COLOURS[st.state]).name() if st.state in STATE_COLOURS else "palette(text)"
         self.status.setText(f"<span style='color:{colour}'><b>{text}</b></span>")
         self.status.setToolTip(f"{text}\n{st.reason}\n{st.run_dir}" if st.reason else f"{text}\n{st.run_dir}")
         if st.max_steps:
@@ -269,3 +271,7 @@ class TrainingPanel(QWidget):
     def shutdown(self) -> None:
         self.watcher.stop()
         self.procs.shutdown()
+
+    def apply_theme(self, dark: bool) -> None:
+        if self.state is not None:
+            self._on_status(self.state)  # redraw the status line in the new colours
