@@ -47,6 +47,7 @@ class LatenessProbe:
         self.timer.timeout.connect(self._tick)
         self.last: float | None = None
         self.lateness: list[float] = []
+        self.times: list[float] = []
         self.recording = False
 
     def start(self) -> None:
@@ -56,6 +57,7 @@ class LatenessProbe:
         now = time.perf_counter()
         if self.last is not None and self.recording:
             self.lateness.append(max(0.0, now - self.last - self.timer.interval() / 1000))
+            self.times.append(now)
         self.last = now
 
     def summary(self) -> dict:
@@ -76,6 +78,8 @@ def main() -> int:
     ap.add_argument("--device", default="cpu", help="cpu (default), auto, cuda, ...")
     ap.add_argument("--precision", default="fp32")
     ap.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    ap.add_argument("--trace", action="store_true",
+                    help="time the UI's slots, paints and garbage collections and name what ran in late frames")
     args = ap.parse_args()
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -103,6 +107,26 @@ def main() -> int:
     settings = {"lr": args.lr, "batch_size": args.batch_size, "threads": threads, "optimizer": "adam",
                 "precision": args.precision}
     app = QApplication.instance() or QApplication([])
+    tracer = None
+    if args.trace:
+        import pyqtgraph as pg
+
+        from studio.core.training.process import TrainingProcess
+        from studio.ui.panels.train_preview import SamplePreview
+        from studio.ui.run_watcher import RunWatcher
+        from ui_trace import UiTracer
+
+        tracer = UiTracer()
+        tracer.wrap(RunWatcher, "poll")
+        tracer.wrap(LossPlotPanel, "redraw", "_on_rows")
+        tracer.wrap(TrainingPanel, "_on_status", "_on_metrics", "_on_preview")
+        tracer.wrap(TrainingProcess, "poll")
+        tracer.wrap(SamplePreview, "show_file")
+        tracer.wrap(pg.GraphicsView, "paintEvent")
+        tracer.wrap(pg.PlotCurveItem, "paint")
+        tracer.wrap(pg.AxisItem, "paint")
+        tracer.wrap(pg.ViewBox, "updateAutoRange")
+        tracer.start()
     with tempfile.TemporaryDirectory(prefix="train-overhead-gui-") as tmp:
         tmp = Path(tmp)
         data_dir = write_dataset(tmp / "data", args.images, args.size)
@@ -152,6 +176,9 @@ def main() -> int:
         plot.shutdown()
         win.close()
     lat = probe.summary()
+    if tracer is not None:
+        tracer.stop()
+        print("\n".join(tracer.report(list(zip(probe.times, probe.lateness)))), flush=True)
     ratio = engine / raw if raw else float("nan")
     print(f"engine as the window runs it: {engine:.2f} steps/s, ratio {ratio:.3f} (target >= 0.95); "
           f"UI lateness p50 {lat['p50_ms']} ms, p99 {lat['p99_ms']} ms, max {lat['max_ms']} ms over "
