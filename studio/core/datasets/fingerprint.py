@@ -51,7 +51,7 @@ def fingerprint(modality: str, files: list[SourceFile], settings: dict[str, Any]
     progress = progress or Progress()
     known = known or {}
 
-    def digest(src: SourceFile) -> str:
+    def digest_of(src: SourceFile) -> str:
         d = known.get(src.path)
         return d if d is not None and src.size <= MAX_FILE_BYTES else file_digest(src)
 
@@ -66,7 +66,7 @@ def fingerprint(modality: str, files: list[SourceFile], settings: dict[str, Any]
         for start in range(0, total, 512):
             progress.update(start, total, "checking sources")
             batch = ordered[start:start + 512]
-            for src, digest in zip(batch, pool.map(digest, batch)):
+            for src, digest in zip(batch, pool.map(digest_of, batch)):
                 h.update(f"\0{src.rel}\0{digest}".encode("utf-8", "surrogateescape"))
     for s in sorted(skipped, key=lambda s: s["path"]):
         h.update(f"\1{s['path']}\0{s['reason']}".encode("utf-8", "surrogateescape"))

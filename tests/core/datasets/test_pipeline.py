@@ -111,3 +111,24 @@ def test_nothing_usable_writes_no_dataset(tmp_path):
     assert not res.ok and res.folder is None and not (tmp_path / "ds").exists()
     reasons = sorted(s["reason"] for s in res.skipped)
     assert reasons == ["does not exist", "not an image file (unrecognised content)"]
+
+
+def test_fingerprint_of_many_files_is_the_same_with_or_without_known_digests(tmp_path):
+    """More files than one hashing batch (512), some digests known from the decoder, some not."""
+    from studio.core.datasets import fingerprint as fp_mod
+    from studio.core.datasets.report import ImportReport
+    from studio.core.datasets.sources import collect
+
+    src = tmp_path / "many"
+    src.mkdir()
+    for i in range(1100):
+        (src / f"{i:04d}.bin").write_bytes(i.to_bytes(4, "little") * 8)
+    files = collect([src], ImportReport("image"))
+    assert len(files) == 1100
+    every = {f.path: fp_mod.digest_bytes(open(f.path, "rb").read()) for f in files}
+    some = {p: d for k, (p, d) in enumerate(every.items()) if k % 3}
+    plain = fp_mod.fingerprint("image", files, {"size": 8}, [])
+    assert fp_mod.fingerprint("image", files, {"size": 8}, [], known=every) == plain
+    assert fp_mod.fingerprint("image", files, {"size": 8}, [], known=some) == plain
+    (src / "0009.bin").write_bytes(b"changed")  # a digest not known (9 % 3 == 0): read and hashed here
+    assert fp_mod.fingerprint("image", files, {"size": 8}, [], known=some) != plain
