@@ -144,3 +144,34 @@ def test_a_million_points_load_and_redraw_in_bounded_time(qtbot, panel, tmp_path
     assert grow < 0.5
     item = panel.runs[key].items["big_loss"]
     assert item.opts["downsampleMethod"] == "peak" and item.opts["clipToView"]
+
+
+def test_follow_keeps_every_point_in_view_but_moves_the_axes_rarely(qtbot, panel, tmp_path):
+    """Rebuilding the axes at each update made every repaint slow while training; follow moves them in jumps."""
+    from studio.ui.panels.train_series import follow_range
+
+    assert follow_range(0, 10, (0, 12)) is None                  # inside, fills the view: keep
+    assert follow_range(0, 13, (0, 12)) == (-1.625, 14.625)      # out of view: grow with room to spare
+    assert follow_range(0, 2, (0, 12)) is not None               # a sliver of the view: shrink
+    assert follow_range(float("nan"), 1, (0, 1)) is None
+
+    run = write_fake_run(tmp_path / "run-f", status="running", steps=1, metrics={"loss": METRICS["loss"]})
+    panel.ctx.run_selected.emit(str(run))
+    wait_for(qtbot, lambda: curve_len(panel, "loss") == 1, 10, "the first point")
+    vb = panel.plot.getViewBox()
+    changes = []
+    vb.sigRangeChanged.connect(lambda *_: changes.append(1))
+    key = next(iter(panel.runs))
+    for s in range(2, 402):
+        panel.add_points(key, "loss", [s], [METRICS["loss"](s)])
+        panel.redraw()
+        (x0, x1), (y0, y1) = vb.viewRange()
+        y = np.array(panel.runs[key].items["loss"].yData)
+        assert x0 <= 1 and x1 >= s and y0 <= y.min() and y1 >= y.max(), f"step {s} left the view"
+    assert len(changes) < 40, f"the view moved {len(changes)} times in 400 updates"
+    # panning by hand stops following; ticking Follow again brings every point back
+    vb.setRange(xRange=(500, 600), padding=0)
+    panel.follow.setChecked(False)
+    panel.follow.setChecked(True)
+    (x0, x1), _ = vb.viewRange()
+    assert x0 <= 1 and x1 >= 401

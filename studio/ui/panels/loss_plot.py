@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import (QCheckBox, QFileDialog, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
+from PySide6.QtWidgets import (QCheckBox, QFileDialog, QGraphicsItem, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
                                QMessageBox, QPushButton, QSlider, QSplitter, QVBoxLayout, QWidget)
 
 from studio.core.training.metrics import read_metrics
-from studio.ui.panels.train_series import SeriesBuffer, group_rows
+from studio.ui.panels.train_series import SeriesBuffer, follow_range, group_rows
 from studio.ui.run_watcher import RunWatcher
 from studio.ui.theme import CANVAS, follow
 
@@ -61,6 +61,10 @@ class LossPlotPanel(QWidget):
         self.plot.getPlotItem().setDownsampling(auto=True, mode="peak")
         self.plot.getPlotItem().setClipToView(True)
         self.legend = self.plot.addLegend(offset=(-10, 10), labelTextColor=(40, 40, 40))
+        # Axes (tick labels plus the grid across the plot) and the legend change rarely but were
+        # re-rendered at every curve update; Qt keeps them as pixmaps until they change.
+        for item in (self.plot.getAxis("left"), self.plot.getAxis("bottom"), self.legend):
+            item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen((120, 120, 120), style=Qt.PenStyle.DashLine))
         self.cursor.setVisible(False)
         self.plot.addItem(self.cursor, ignoreBounds=True)
@@ -68,6 +72,9 @@ class LossPlotPanel(QWidget):
                                  color=(110, 110, 110), anchor=(0.5, 0.5))
         self.plot.addItem(self.empty, ignoreBounds=True)
         self.empty.setPos(0.5, 0.5)
+        # Follow is ours (follow_range), not pyqtgraph's auto-range: that moves the axes at every
+        # update, and rebuilding their labels and grid was most of each repaint while training.
+        self.plot.getViewBox().disableAutoRange()
         self.plot.getViewBox().sigRangeChangedManually.connect(self._user_moved)
         self.hover_proxy = pg.SignalProxy(self.plot.scene().sigMouseMoved, rateLimit=30, slot=self._on_hover)
 
@@ -234,8 +241,40 @@ class LossPlotPanel(QWidget):
                 n += 1
             rc.dirty.clear()
         if n and self.follow.isChecked():
-            self.plot.enableAutoRange()
+            self.keep_in_view()
         return n
+
+    def keep_in_view(self, force: bool = False) -> None:
+        """Move the view so every shown point is in it; only when needed (see ``follow_range``)."""
+        xs: list[float] = []
+        ys: list[float] = []
+        log_y = self.logy.isChecked()
+        for rc in self.runs.values():
+            for name, item in rc.items.items():
+                buf = rc.series.get(name)
+                if not item.isVisible() or buf is None or not len(buf):
+                    continue
+                # from our buffers: the curve itself holds only the clipped-to-view points
+                x, y = buf.smoothed()
+                if log_y:
+                    y = np.log10(y[y > 0])
+                if not len(y):
+                    continue
+                xs += (float(x.min()), float(x.max()))
+                ys += (float(np.nanmin(y)), float(np.nanmax(y)))
+        if not xs:
+            return
+        vb = self.plot.getViewBox()
+        (vx0, vx1), (vy0, vy1) = vb.viewRange()
+        if force:
+            vx0 = vx1 = vy0 = vy1 = float("nan")  # no view to keep: set both from the data
+        lo_x = min(xs)
+        new_x = follow_range(lo_x, max(xs), (vx0, vx1), grow=0.5)
+        new_y = follow_range(min(ys), max(ys), (vy0, vy1), grow=0.3)
+        if new_x is not None:
+            new_x = (lo_x, new_x[1])  # steps start at the left edge; room only on the right
+        if new_x is not None or new_y is not None:
+            vb.setRange(xRange=new_x, yRange=new_y, padding=0)
 
     def set_smoothing(self, value: int) -> None:
         self.alpha = max(0.0, min(value / 100.0, 0.99))
@@ -248,18 +287,20 @@ class LossPlotPanel(QWidget):
     def set_log_y(self, on: bool) -> None:
         self.plot.setLogMode(x=False, y=on)
         if self.follow.isChecked():
-            self.plot.enableAutoRange()
+            self.keep_in_view(force=True)
 
     def _on_metric_ticked(self, item: QListWidgetItem) -> None:
         self.enabled_metrics[item.text()] = item.checkState() == Qt.CheckState.Checked
         self._restyle()
+        if self.follow.isChecked():
+            self.keep_in_view(force=True)
 
     def _user_moved(self, *_):
         self.follow.setChecked(False)
 
     def _on_follow(self, on: bool) -> None:
         if on:
-            self.plot.enableAutoRange()
+            self.keep_in_view(force=True)
 
     # -- hover read-out -------------------------------------------------------------------------------
     def _on_hover(self, event) -> None:

@@ -111,3 +111,22 @@ def group_rows(rows) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         sel = codes == i
         out[str(name)] = (steps[sel], values[sel])
     return out
+
+
+def follow_range(lo: float, hi: float, view: tuple[float, float], grow: float = 0.25,
+                 slack: float = 0.5) -> tuple[float, float] | None:
+    """A new view range for one axis of a followed live plot, or None to keep the current one.
+
+    The view changes only when the data leave it, or fill less than ``slack`` of it, and then
+    leaves ``grow`` of the span as room: axes (their tick labels and grid, the costly part of a
+    repaint) are then rebuilt a few times per run instead of at every update.
+    """
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return None
+    v0, v1 = view
+    span = hi - lo
+    inside = v0 <= lo and hi <= v1
+    if inside and span >= slack * (v1 - v0) and v1 > v0:
+        return None
+    pad = span * grow if span > 0 else max(abs(hi) * 0.1, 1e-9)
+    return lo - pad / 2, hi + pad / 2
