@@ -8,7 +8,8 @@ update rule). Samples come from an exponential moving average of the generator's
 whose batch-norm statistics are re-estimated for the averaged weights (the live
 generator's running statistics do not fit them and wash samples out).
 The plugin declares the DCGAN optimiser recipe (Adam, beta1 0.5, batch 64; lr 5e-4)
-as its engine defaults.
+as its engine defaults; the generator learns at twice that rate by default. The discriminator
+can see its inputs through differentiable augmentations (``augment.py``) for small datasets.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from plugins.dcgan.augment import augment, parse_policy
 from plugins.image_metrics import EMA, mean_pairwise_distance, sample_figures
 from studio.core.plugins.api import OnnxExport, param
 from studio.core.plugins.model import StudioModel, generator_for
@@ -46,15 +48,25 @@ class Config:
                              help="Weight of the WGAN-GP gradient penalty (wgan-gp loss only).")
     d_steps: int = param(1, label="Discriminator steps", min=1, max=10,
                          help="Discriminator updates per generator update (2-5 is usual for wgan-gp).")
-    g_lr_scale: float = param(1.0, label="Generator LR scale", min=0.001, max=10.0, log=True,
-                              help="Generator learning rate = the run's learning rate x this.")
+    # The discriminator soon wins on small data (its scores run to +2/-3); a faster generator keeps up:
+    # on the digits benchmark at 3,600 steps, judge confidence 0.776 with 2x against 0.730 with 1x
+    # (4x: 0.765; 2x with a half-speed discriminator: 0.735).
+    g_lr_scale: float = param(2.0, label="Generator LR scale", min=0.001, max=10.0, log=True,
+                              help="Generator learning rate = the run's learning rate x this "
+                                   "(2 by default: the generator catches up with the discriminator).")
     d_lr_scale: float = param(1.0, label="Discriminator LR scale", min=0.001, max=10.0, log=True,
                               help="Discriminator learning rate = the run's learning rate x this "
                                    "(set it above the generator's for the two time-scale update rule).")
-    upsample: str = param("resize", label="Generator upsampling", choices=("resize", "transposed"),
-                          help="resize: nearest-neighbour upsampling then a convolution, smooth strokes; "
-                               "transposed: strided transposed convolutions as in the DCGAN paper "
-                               "(cheaper, prone to checkerboard artefacts).")
+    # transposed: 18.5 steps/s against 11.4 for resize on 2 CPU threads (32 px), same quality per step
+    upsample: str = param("transposed", label="Generator upsampling", choices=("transposed", "resize"),
+                          help="transposed: strided transposed convolutions as in the DCGAN paper (the default: "
+                               "about 1.6x faster on a CPU); resize: nearest-neighbour upsampling then a "
+                               "convolution (slower; avoids faint checkerboard patterns in long runs).")
+    augment: str = param("off", label="Augment for the discriminator",
+                         choices=("off", "translation", "translation,cutout", "translation,cutout,colour"),
+                         help="Shift / cut out / recolour real and generated images alike before the "
+                              "discriminator sees them (DiffAugment): with a few hundred or thousand images "
+                              "it stops the discriminator memorising them. Samples are not augmented.")
     ema_decay: float = param(0.995, label="EMA decay", min=0.0, max=0.99999,
                              help="Samples come from a moving average of the generator weights; 0 turns it off.")
     diversity_every: int = param(100, label="Diversity check every", min=0, max=100_000,
@@ -124,6 +136,10 @@ class DCGAN(StudioModel):
         if config.loss not in LOSSES:
             raise ValueError(f"dcgan: loss {config.loss!r} is not one of {', '.join(LOSSES)}")
         self.latent_dim = config.latent_size
+        try:
+            self.augment_policy = parse_policy(config.augment)
+        except ValueError as exc:
+            raise ValueError(f"dcgan: {exc}") from None
         self.generator = Generator(config.latent_size, config.width, c, size, config.upsample == "resize")
         # Batch norm needs neither spectral norm nor a per-sample gradient penalty beside it.
         d_bn = not config.spectral_norm and config.loss != "wgan-gp"
@@ -141,8 +157,11 @@ class DCGAN(StudioModel):
     def lr_scale(self, group: str) -> float:
         return self.config.d_lr_scale if group == "discriminator" else self.config.g_lr_scale
 
-    def _d_loss(self, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+    def _d_loss(self, real: torch.Tensor, fake: torch.Tensor,
+                augmented: bool = True) -> tuple[torch.Tensor, dict[str, float]]:
         kind = self.config.loss
+        if augmented and self.augment_policy:
+            real, fake = augment(real, self.augment_policy), augment(fake, self.augment_policy)
         d_real, d_fake = self.discriminator(real), self.discriminator(fake)
         extra: dict[str, float] = {}
         if kind == "nonsaturating":
@@ -169,14 +188,20 @@ class DCGAN(StudioModel):
         real = batch.to(self.device)
         n = len(real)
         self.discriminator.requires_grad_(True)
-        for _ in range(self.config.d_steps):
-            with torch.no_grad():
-                fake = self.generator(self._z(n, real.device))
-            d_loss, extra = self._d_loss(real, fake)
+        # One generator pass serves the first discriminator step (detached) and the generator step,
+        # as in the DCGAN reference loop: a third less generator work per step.
+        fake = self.generator(self._z(n, real.device))
+        for i in range(self.config.d_steps):
+            if i == 0:
+                d_fake_in = fake.detach()
+            else:
+                with torch.no_grad():
+                    d_fake_in = self.generator(self._z(n, real.device))
+            d_loss, extra = self._d_loss(real, d_fake_in)
             opt.step("discriminator", d_loss)
         # Freeze D while updating G: no wasted gradients for D's weights.
         self.discriminator.requires_grad_(False)
-        score = self.discriminator(self.generator(self._z(n, real.device)))
+        score = self.discriminator(augment(fake, self.augment_policy) if self.augment_policy else fake)
         g_loss = F.softplus(-score).mean() if self.config.loss == "nonsaturating" else -score.mean()
         opt.step("generator", g_loss)
         self.discriminator.requires_grad_(True)
@@ -222,7 +247,7 @@ class DCGAN(StudioModel):
     @torch.no_grad()
     def validation_step(self, batch: torch.Tensor) -> dict[str, float]:
         real = batch.to(self.device)
-        d_loss, _ = self._d_loss(real, self.generator_ema(self._z(len(real), real.device)))
+        d_loss, _ = self._d_loss(real, self.generator_ema(self._z(len(real), real.device)), augmented=False)
         return {"val_d_loss": float(d_loss), "val_diversity": self.diversity()}
 
     @torch.no_grad()

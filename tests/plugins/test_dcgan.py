@@ -145,3 +145,40 @@ def test_bad_settings_are_refused_with_reasons():
         config_from_dict(plugin.Config, {"loss": "lsgan"})
     with pytest.raises(ValueError, match="image size 16"):
         plugin.build(plugin.Config(), DataSpec(modality="image", image_size=16, channels=1))
+
+
+def test_discriminator_augmentation_shifts_and_cuts_out_but_keeps_gradients():
+    from plugins.dcgan.augment import augment, parse_policy
+    torch.manual_seed(0)
+    x = torch.ones(64, 3, 32, 32, requires_grad=True)
+    out = augment(x, parse_policy("translation,cutout"))
+    assert out.shape == x.shape
+    blank = (out == 0).float().mean(dim=(1, 2, 3))
+    # every picture loses part of itself (a cut-out square of up to a quarter, clipped at the edges,
+    # plus a border shifted in), and pictures differ from one another
+    assert bool((blank > 0.05).all()) and bool((blank < 0.5).all()) and 0.2 < float(blank.mean()) < 0.4
+    assert len(set(blank.tolist())) > 10
+    out.sum().backward()
+    assert float(x.grad.abs().sum()) > 0  # differentiable: the generator still learns through it
+    assert parse_policy("off") == () and parse_policy(" translation , cutout ") == ("translation", "cutout")
+    with pytest.raises(ValueError, match="unknown augmentation zoom"):
+        parse_policy("translation,zoom")
+
+
+def test_augmented_discriminator_trains_and_samples_stay_clean(data):
+    model = build("dcgan", data, augment="translation,cutout,colour", **SMALL)
+    seen = []
+    real_forward = model.discriminator.forward
+    model.discriminator.forward = lambda x: seen.append(x.detach().clone()) or real_forward(x)
+    history = train(model, data, 6, batch=8)
+    assert all(torch.isfinite(torch.tensor(h["d_loss"])) for h in history)
+    real = next(data.iter_batches("train", 8))
+    # what the discriminator saw differs from every real picture (shifted/cut/recoloured)...
+    assert not any(torch.equal(s[:len(real)], real) for s in seen)
+    # ...while validation and samples use plain images
+    seen.clear()
+    model.validation_step(real)
+    assert torch.equal(seen[0], real)
+    with pytest.raises(ConfigError, match="augment"):
+        from plugins.dcgan import plugin
+        config_from_dict(plugin.Config, {"augment": "zoom"})
