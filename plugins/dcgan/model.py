@@ -50,7 +50,8 @@ class Config:
                          help="Discriminator updates per generator update (2-5 is usual for wgan-gp).")
     # The discriminator soon wins on small data (its scores run to +2/-3); a faster generator keeps up:
     # on the digits benchmark at 3,600 steps, judge confidence 0.776 with 2x against 0.730 with 1x
-    # (4x: 0.765; 2x with a half-speed discriminator: 0.735).
+    # (4x: 0.765; 2x with a half-speed discriminator: 0.735), single runs of
+    # `benchmarks/image_quality.py --plugin dcgan --steps 3600 --threads 1 --set g_lr_scale=...`.
     g_lr_scale: float = param(2.0, label="Generator LR scale", min=0.001, max=10.0, log=True,
                               help="Generator learning rate = the run's learning rate x this "
                                    "(2 by default: the generator catches up with the discriminator).")
