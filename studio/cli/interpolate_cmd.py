@@ -1,14 +1,21 @@
-"""`studio interpolate`: walk through a run's latent space from one seed to another and save it.
+"""`studio interpolate`: walk through a run's latent space from one point to another and save it.
 
-    studio interpolate --run R --out PATH --steps N [--from SEED --to SEED] [--method lerp|slerp]
-                       [--format gif|mp4|png|mid|wav] [--fps F] [--checkpoint C] [--json]
+    studio interpolate --run R --out PATH --steps N [--from SEED | --from-file A] [--to SEED | --to-file B]
+                       [--method lerp|slerp] [--format gif|mp4|png|mid|wav] [--fps F] [--checkpoint C]
+                       [--soundtrack MELODY_RUN [--bpm BPM]] [--json]
 
+The ends of the walk are seeds, or the user's own files (images for an image model, MIDI/ABC/
+MusicXML for a melody model) placed in latent space by the model's encoder (``encode`` capability).
 Images: GIF, MP4, or PNG (a ``.png`` path gives one strip of all frames; a folder, one file per
 frame). Melodies: MIDI (one phrase per step) or WAV. The format follows the extension of
-``--out`` unless ``--format`` says otherwise.
+``--out`` unless ``--format`` says otherwise. ``--soundtrack`` (MP4 only) walks a melody run from
+the same seeds over the same steps and plays phrase k under picture k (see
+``studio.core.latent.soundtrack``: the frame rate is adjusted so both last equally long).
 """
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 FORMATS = ("gif", "mp4", "png", "mid", "wav")
@@ -20,10 +27,17 @@ def add_arguments(p) -> None:
     p.add_argument("--steps", type=int, default=16, help="frames (or phrases) from start to end, both included")
     p.add_argument("--from", dest="from_seed", type=int, default=0, help="seed of the start point (default 0)")
     p.add_argument("--to", dest="to_seed", type=int, default=1, help="seed of the end point (default 1)")
+    p.add_argument("--from-file", default=None,
+                   help="start at your own file (image, or MIDI/ABC/MusicXML for melodies); needs a model that can encode")
+    p.add_argument("--to-file", default=None, help="end at your own file (like --from-file)")
     p.add_argument("--method", choices=("lerp", "slerp"), default="slerp", help="interpolation (default slerp)")
     p.add_argument("--format", choices=FORMATS, default=None, help="output format (default: from --out's extension)")
-    p.add_argument("--fps", type=float, default=12.0, help="frames per second of GIF/MP4 (default 12)")
+    p.add_argument("--fps", type=float, default=12.0,
+                   help="frames per second of GIF/MP4 (default 12; with --soundtrack, adjusted to fit the music)")
     p.add_argument("--checkpoint", default=None, help='"latest" (default), "best", a step number or a file')
+    p.add_argument("--soundtrack", default=None, metavar="MELODY_RUN",
+                   help="MP4 only: a melody run with a latent space walks from the same seeds; its phrases are the sound")
+    p.add_argument("--bpm", type=float, default=120.0, help="tempo of the --soundtrack phrases (default 120)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
 
@@ -34,6 +48,68 @@ def _format(args, modality: str) -> str:
         from studio.cli import CommandError
         raise CommandError(f"{args.out}: cannot tell the format from the extension; use --format {'|'.join(FORMATS)}", 2)
     return fmt
+
+
+def _end(model, plugin, args, which: str):
+    """(vector, label, FileCode or None) for one end of the walk: a file when given, else a seed."""
+    from studio.cli import CommandError
+    from studio.core.latent import seed_vector
+    from studio.core.latent.from_files import FileEncodeError, encode_file
+
+    path = getattr(args, f"{which}_file")
+    if path is None:
+        seed = getattr(args, f"{which}_seed")
+        return seed_vector(seed, int(model.latent_dim)), f"seed {seed}", None
+    try:
+        code = encode_file(model, path, plugin=plugin, run_dir=args.run)
+    except FileEncodeError as exc:
+        raise CommandError(f"--{which}-file {exc}", 2) from None
+    return code.vector, code.name, code
+
+
+def _soundtrack(args, steps: int):
+    """(plan, audio, provenance) of the melody walk that accompanies an image walk."""
+    from studio.cli import CommandError
+    from studio.core.latent import seed_vector, walk_between
+    from studio.core.latent.soundtrack import plan, render_soundtrack
+    from studio.core.latent.walk_export import _run_identity
+    from studio.core.latent_decoder import TorchDecoder
+    from studio.core.training.checkpoints import load_model
+
+    try:
+        model, plugin, info = load_model(args.soundtrack)
+    except (OSError, ValueError, LookupError) as exc:
+        raise CommandError(f"--soundtrack {args.soundtrack}: {exc}", 2) from None
+    if not int(getattr(model, "latent_dim", 0) or 0) or not callable(getattr(model, "decode", None)):
+        raise CommandError(f"--soundtrack {args.soundtrack}: {getattr(plugin, 'id', 'this model')} has no latent "
+                           "space to walk through (use a melody-vae run)", 2)
+    decoder = TorchDecoder(model)
+    if decoder.modality != "melody":
+        raise CommandError(f"--soundtrack {args.soundtrack}: is an {decoder.modality} model; a melody run is needed", 2)
+    dim = decoder.latent_dim
+    events = decoder.decode(walk_between(seed_vector(args.from_seed, dim), seed_vector(args.to_seed, dim),
+                                         steps, args.method))
+    try:
+        p = plan(steps, int(events.shape[1]), args.bpm, args.fps)
+    except ValueError as exc:
+        raise CommandError(f"--bpm/--fps: {exc}", 2) from None
+    min_pitch = int(getattr(getattr(model, "spec", None), "min_pitch", 0) or 36)
+    run_id, _ = _run_identity(str(args.soundtrack))
+    prov = {"run": str(args.soundtrack), "run_id": run_id, "plugin": getattr(plugin, "id", ""),
+            "checkpoint": str(info.path), "from_seed": args.from_seed, "to_seed": args.to_seed, **p.to_dict()}
+    return p, render_soundtrack(events, p, min_pitch), prov
+
+
+def _write_mp4_with_sound(target: Path, frames, p, audio, prov) -> Path:
+    import soundfile as sf
+
+    from studio.core.latent.soundtrack import SAMPLE_RATE, hold_frames
+    from studio.core.latent.walk_export import write_mp4
+
+    with tempfile.TemporaryDirectory(prefix="studio-soundtrack-") as tmp:
+        wav = os.path.join(tmp, "soundtrack.wav")
+        sf.write(wav, audio, SAMPLE_RATE, subtype="PCM_16")
+        return write_mp4(target, hold_frames(frames, p), p.fps, audio_path=wav, provenance=prov)
 
 
 def run(args) -> int:
@@ -49,7 +125,7 @@ def run(args) -> int:
         raise CommandError(f"the training engine is not installed ({exc})") from exc
     import numpy as np
 
-    from studio.core.latent import seed_vector, walk_between
+    from studio.core.latent import walk_between
     from studio.core.latent.walk_export import (contact_sheet, to_uint8_hwc, write_gif, write_melody_walk_midi,
                                                 write_melody_walk_wav, write_mp4, write_png, write_png_frames)
     from studio.core.latent_decoder import TorchDecoder
@@ -63,16 +139,28 @@ def run(args) -> int:
     wanted = ("gif", "mp4", "png") if decoder.modality == "image" else ("mid", "wav")
     if fmt not in wanted:
         raise CommandError(f"{args.out}: {fmt} does not suit a {decoder.modality} model; use {', '.join(wanted)}", 2)
-    dim = decoder.latent_dim
-    z = walk_between(seed_vector(args.from_seed, dim), seed_vector(args.to_seed, dim), args.steps, args.method)
+    if args.soundtrack and fmt != "mp4":
+        raise CommandError(f"{args.out}: --soundtrack needs an MP4 output of an image walk (got {fmt})", 2)
+    a, a_label, a_code = _end(model, plugin, args, "from")
+    b, b_label, b_code = _end(model, plugin, args, "to")
+    z = walk_between(a, b, args.steps, args.method)
     out = decoder.decode(z)
     prov = {"plugin": getattr(plugin, "id", ""), "run": str(args.run), "checkpoint": str(info.path),
-            "from_seed": args.from_seed, "to_seed": args.to_seed, "method": args.method, "steps": args.steps}
+            "method": args.method, "steps": args.steps}
+    for which, code in (("from", a_code), ("to", b_code)):  # file names only, never their content
+        prov.update({f"{which}_file": code.name} if code else {f"{which}_seed": getattr(args, f"{which}_seed")})
+    sound = _soundtrack(args, args.steps) if args.soundtrack else None
+    if sound:
+        prov["soundtrack"] = sound[2]
     target = Path(args.out)
     min_pitch = int(getattr(getattr(model, "spec", None), "min_pitch", 0) or 36)
+    fps = args.fps
     if fmt == "gif":
         frames = to_uint8_hwc(out)
         written = write_gif(target, frames, args.fps, scale=max(1, 128 // frames.shape[1]), provenance=prov)
+    elif fmt == "mp4" and sound:
+        fps = sound[0].fps
+        written = _write_mp4_with_sound(target, to_uint8_hwc(out), sound[0], sound[1], prov)
     elif fmt == "mp4":
         written = write_mp4(target, to_uint8_hwc(out), args.fps, provenance=prov)
     elif fmt == "png" and target.suffix.lower() == ".png":
@@ -84,12 +172,18 @@ def run(args) -> int:
         written = write_melody_walk_midi(target, out, min_pitch=min_pitch, provenance=prov)
     else:
         written = write_melody_walk_wav(target, out, min_pitch=min_pitch)
+    notes = [f"{c.name}: {n}" for c in (a_code, b_code) if c for n in c.notes]
     result = {"out": str(written), "format": fmt, "steps": int(len(z)), "method": args.method,
-              "from": args.from_seed, "to": args.to_seed, "plugin": prov["plugin"], "checkpoint": prov["checkpoint"],
-              "modality": decoder.modality, "latent_dim": dim,
+              "from": args.from_seed, "to": args.to_seed, "from_file": a_code.name if a_code else None,
+              "to_file": b_code.name if b_code else None, "notes": notes, "plugin": prov["plugin"],
+              "checkpoint": prov["checkpoint"], "modality": decoder.modality, "latent_dim": decoder.latent_dim,
+              "fps": fps, "soundtrack": sound[2] if sound else None,
               "start_end_distance": float(np.linalg.norm(z[-1] - z[0]))}
     if args.json:
         emit_json(result)
     else:
-        print(f"wrote {written} ({len(z)} steps, {args.method}, seeds {args.from_seed} -> {args.to_seed})")
+        for n in notes:
+            print(f"note: {n}")
+        extra = f", soundtrack {args.soundtrack} at {fps:.3g} fps" if sound else ""
+        print(f"wrote {written} ({len(z)} steps, {args.method}, {a_label} -> {b_label}{extra})")
     return 0

@@ -1,0 +1,251 @@
+"""`studio interpolate --from-file/--to-file` (morphs between the user's files) and `--soundtrack`.
+
+Tiny models trained for a few seconds in the test (1 thread): an image VAE on 6 shapes and a
+melody VAE on 4 phrases, so their encoders really place the files in latent space.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import mido
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from studio.cli import main
+
+torch.set_num_threads(1)
+pytest.importorskip("studio.core.training.checkpoints", reason="the engine's load_model is not there yet")
+
+IMAGE_SPEC = {"modality": "image", "image_size": 32, "channels": 1}
+MELODY_SPEC = {"modality": "melody", "phrase_length": 32, "min_pitch": 48, "max_pitch": 84}
+LOW = [60, 62, 64, 65, 67, 65, 64, 62]     # file A: a low line (quarter notes over 2 bars)
+HIGH = [84, 81, 79, 77, 76, 77, 79, 81]    # file B: a high line
+
+
+class _Opt:
+    """The engine's optimiser interface (``opt.step(group, loss)``) on a plain Adam."""
+
+    def __init__(self, model, lr):
+        self.adam = torch.optim.Adam(model.parameters(), lr=lr)
+
+    def step(self, group, loss):
+        self.adam.zero_grad()
+        loss.backward()
+        self.adam.step()
+
+
+def _save_run(folder: Path, plugin, config, spec, model) -> Path:
+    from studio.core.plugins.api import config_to_dict
+    from studio.core.training.checkpoints import save_checkpoint
+    from studio.core.training.state import model_tensors
+
+    folder.mkdir(parents=True)
+    (folder / "run.json").write_text(json.dumps({"id": folder.name, "plugin": {"id": plugin.id},
+                                                 "status": "done", "step": 1}))
+    save_checkpoint(folder / "checkpoints", 1, model_tensors(model),
+                    {"plugin": {"id": plugin.id, "version": plugin.version}, "config": config_to_dict(config),
+                     "data_spec": spec.to_dict()})
+    return folder
+
+
+def _train(folder: Path, plugin_id: str, cfg: dict, spec_values: dict, data: torch.Tensor, steps: int, lr: float):
+    from studio.core.plugins.api import DataSpec, config_from_dict
+    from studio.core.plugins.registry import get_plugin
+
+    plugin = get_plugin(plugin_id)
+    config, spec = config_from_dict(plugin.Config, cfg), DataSpec(**spec_values)
+    torch.manual_seed(0)
+    model = plugin.build(config, spec)
+    if steps:
+        opt = _Opt(model, lr)
+        for _ in range(steps):
+            model.training_step(data, opt)
+    return _save_run(folder, plugin, config, spec, model.eval())
+
+
+def _shapes() -> np.ndarray:
+    """Six clearly different 32x32 grey pictures (uint8): bars, blocks, a ring, a cross."""
+    yy, xx = np.mgrid[:32, :32]
+    ims = [(xx < 12), (yy < 12), (xx > 20) & (yy > 20), np.abs(np.hypot(xx - 16, yy - 16) - 9) < 3,
+           (np.abs(xx - 16) < 3) | (np.abs(yy - 16) < 3), (xx + yy) % 16 < 8]
+    return np.stack([np.where(m, 235, 20).astype(np.uint8) for m in ims])
+
+
+def _midi(path: Path, pitches, step_ticks=120, dur_steps=4) -> Path:
+    mid = mido.MidiFile(ticks_per_beat=480)
+    tr = mido.MidiTrack()
+    mid.tracks.append(tr)
+    for p in pitches:
+        tr.append(mido.Message("note_on", note=p, velocity=80, time=0))
+        tr.append(mido.Message("note_off", note=p, velocity=0, time=step_ticks * dur_steps))
+    mid.save(str(path))
+    return path
+
+
+def _phrase(pitches) -> list[int]:
+    from studio.core.audio.events import Note, notes_to_events
+    return notes_to_events([Note(p, 4 * i, 4) for i, p in enumerate(pitches)], 32, 48, 84)
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    base = tmp_path_factory.mktemp("interp-files")
+    shapes = _shapes()
+    Image.fromarray(shapes[0]).save(base / "A.png")
+    Image.fromarray(shapes[1]).save(base / "B.png")
+    images = torch.from_numpy(shapes[:, None].astype(np.float32) / 255.0)
+    vae = _train(base / "vae-run", "vae", {"latent_size": 4, "width": 8, "beta": 0.05, "kl_warmup_steps": 0,
+                                          "prior": "normal"}, IMAGE_SPEC, images, 300, 3e-3)
+    phrases = torch.tensor([_phrase(LOW), _phrase(HIGH), _phrase([72] * 8), _phrase([50, 55, 60, 55] * 2)])
+    mvae = _train(base / "mvae-run", "melody-vae",
+                  {"latent_dim": 4, "enc_hidden": 16, "dec_hidden": 32, "dec_layers": 1, "embed": 8, "dropout": 0.0,
+                   "beta": 0.0, "beta_warmup": 0, "free_bits": 0.0}, MELODY_SPEC, phrases, 300, 3e-2)
+    dcgan = _train(base / "dcgan-run", "dcgan", {"latent_size": 8, "width": 8}, IMAGE_SPEC, images, 0, 0.0)
+    return {"base": base, "vae": vae, "mvae": mvae, "dcgan": dcgan, "A": base / "A.png", "B": base / "B.png",
+            "shapes": shapes.astype(np.float32) / 255.0,
+            "midA": _midi(base / "A.mid", LOW), "midB": _midi(base / "B.mid", HIGH)}
+
+
+def cli(*argv) -> int:
+    return main([str(a) for a in argv])
+
+
+def _mse(a, b) -> float:
+    return float(np.mean((np.asarray(a, np.float32) - np.asarray(b, np.float32)) ** 2))
+
+
+def test_two_pngs_in_n_frames_out_and_the_ends_look_like_the_files(env, tmp_path, capsys):
+    from studio.core.export import read_provenance
+    from studio.core.training.checkpoints import load_model
+
+    out = tmp_path / "frames"
+    assert cli("interpolate", "--run", env["vae"], "--from-file", env["A"], "--to-file", env["B"],
+               "--steps", 5, "--out", out, "--format", "png", "--json") == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["from_file"] == "A.png" and res["to_file"] == "B.png"
+    files = sorted(out.glob("frame-*.png"))
+    assert len(files) == 5
+    first, last = (np.asarray(Image.open(f).convert("L"), np.float32) / 255.0 for f in (files[0], files[-1]))
+    a, b = env["shapes"][0], env["shapes"][1]
+    model, _, _ = load_model(env["vae"])
+    random = model.sample(1, seed=7)[0, 0].numpy()   # a random draw from the same model
+    assert _mse(first, a) < _mse(random, a) and _mse(first, a) < _mse(first, b)
+    assert _mse(last, b) < _mse(random, b) and _mse(last, b) < _mse(last, a)
+    text = json.dumps(read_provenance(files[0]))
+    assert "A.png" in text and "B.png" in text          # names recorded, content not
+    # a file at one end, a seed at the other
+    assert cli("interpolate", "--run", env["vae"], "--from-file", env["A"], "--to", 3, "--steps", 3,
+               "--out", tmp_path / "mix.gif") == 0
+    assert "A.png -> seed 3" in capsys.readouterr().out
+
+
+def _phrase_pitches(path: Path) -> list[list[int]]:
+    phrases: list[list[int]] = []
+    for msg in mido.MidiFile(str(path)):
+        if msg.type == "marker":
+            phrases.append([])
+        elif msg.type == "note_on" and msg.velocity > 0 and phrases:
+            phrases[-1].append(msg.note)
+    return phrases
+
+
+def test_two_midis_in_a_walk_of_n_phrases_from_a_to_b(env, tmp_path):
+    out = tmp_path / "walk.mid"
+    assert cli("interpolate", "--run", env["mvae"], "--from-file", env["midA"], "--to-file", env["midB"],
+               "--steps", 4, "--out", out) == 0
+    phrases = _phrase_pitches(out)
+    assert len(phrases) == 4 and all(phrases[0]) and all(phrases[-1])
+    first, last = np.mean(phrases[0]), np.mean(phrases[-1])
+    assert abs(first - np.mean(LOW)) < abs(first - np.mean(HIGH))
+    assert abs(last - np.mean(HIGH)) < abs(last - np.mean(LOW))
+
+
+def test_a_melody_is_moved_by_octaves_into_range_and_refused_when_too_short_or_too_wide(env, tmp_path, capsys):
+    from studio.core.latent.from_files import FileEncodeError, read_melody_for
+    from studio.core.training.checkpoints import load_model
+
+    model, _, _ = load_model(env["mvae"])
+    events, notes = read_melody_for(model, _midi(tmp_path / "high.mid", [p + 24 for p in HIGH]))
+    assert events.tolist() == _phrase(HIGH) and "down 2 octaves" in notes[0]   # the nearest fit: same shape
+    with pytest.raises(FileEncodeError, match="wide.mid: the melody is out of range"):
+        read_melody_for(model, _midi(tmp_path / "wide.mid", [40, 50, 60, 70, 82]))
+    assert cli("interpolate", "--run", env["mvae"], "--from-file", _midi(tmp_path / "two.mid", [60, 62]),
+               "--steps", 3, "--out", tmp_path / "x.mid") == 2
+    err = capsys.readouterr().err
+    assert "two.mid" in err and "too short" in err
+
+
+def test_clear_errors_for_a_model_that_cannot_encode_and_unreadable_files(env, tmp_path, capsys):
+    assert cli("interpolate", "--run", env["dcgan"], "--from-file", env["A"], "--to-file", env["B"],
+               "--steps", 3, "--out", tmp_path / "d.gif") == 2
+    err = capsys.readouterr().err
+    assert "A.png" in err and "dcgan" in err and "encode" in err
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 40)
+    assert cli("interpolate", "--run", env["vae"], "--from-file", broken, "--steps", 3, "--out", tmp_path / "x.gif") == 2
+    err = capsys.readouterr().err
+    assert "broken.png" in err and "image" in err
+    assert cli("interpolate", "--run", env["vae"], "--to-file", tmp_path / "nope.png", "--steps", 3,
+               "--out", tmp_path / "x.gif") == 2
+    assert "nope.png: file not found" in capsys.readouterr().err
+    assert cli("interpolate", "--run", env["vae"], "--from-file", env["midA"], "--steps", 3,
+               "--out", tmp_path / "x.gif") == 2               # a MIDI file is no picture
+    assert "A.mid" in capsys.readouterr().err
+    assert cli("interpolate", "--run", env["vae"], "--soundtrack", env["mvae"], "--steps", 3,
+               "--out", tmp_path / "x.gif") == 2
+    assert "needs an MP4" in capsys.readouterr().err
+    assert cli("interpolate", "--run", env["vae"], "--soundtrack", env["vae"], "--steps", 3,
+               "--out", tmp_path / "x.mp4") == 2
+    assert "melody run is needed" in capsys.readouterr().err
+
+
+def _audio_seconds(path: Path) -> float:
+    import imageio_ffmpeg
+
+    proc = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(path), "-map", "0:a:0",
+                           "-f", "s16le", "-ac", "1", "-ar", "8000", "-"], capture_output=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr.decode(errors="replace")
+    return len(proc.stdout) / 2 / 8000
+
+
+def test_mp4_with_a_melody_soundtrack_has_audio_as_long_as_the_video(env, tmp_path, capsys):
+    import imageio_ffmpeg
+
+    from studio.core.export import read_provenance
+
+    out = tmp_path / "walk.mp4"
+    assert cli("interpolate", "--run", env["vae"], "--from-file", env["A"], "--to-file", env["B"], "--steps", 3,
+               "--soundtrack", env["mvae"], "--bpm", 240, "--fps", 6, "--out", out, "--json") == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["soundtrack"]["frames_per_step"] == 12 and res["fps"] == pytest.approx(6.0)
+    frames, video_s = imageio_ffmpeg.count_frames_and_secs(str(out))
+    assert frames == 3 * 12 and video_s == pytest.approx(6.0, abs=0.05)   # 3 phrases of 2 s at 240 bpm
+    audio_s = _audio_seconds(out)
+    assert abs(audio_s - video_s) < 0.2
+    recipe = read_provenance(out)
+    assert recipe["run"]["id"] == "vae-run" and recipe["disclosure"] == "AI-generated"
+    assert recipe["latent"]["soundtrack"]["run_id"] == "mvae-run"          # both runs named
+    assert recipe["latent"]["from_file"] == "A.png" and recipe["latent"]["to_file"] == "B.png"
+
+
+def test_soundtrack_plan_holds_each_picture_for_one_phrase_and_the_audio_fits_exactly():
+    from studio.core.latent.soundtrack import SAMPLE_RATE, hold_frames, plan, render_soundtrack
+
+    p = plan(4, 32, bpm=120, fps=10)          # 4 s phrases: 40 frames each at exactly 10 fps
+    assert (p.frames_per_step, p.fps, p.seconds) == (40, 10.0, 16.0)
+    q = plan(3, 32, bpm=100, fps=12)          # 4.8 s phrases: 58 frames, fps nudged to 58 / 4.8
+    assert q.frames_per_step == 58 and q.fps == pytest.approx(58 / 4.8)
+    frames = np.arange(3)[:, None, None, None] * np.ones((3, 2, 2, 3), np.uint8)
+    held = hold_frames(frames, q)
+    assert len(held) == 3 * 58 and held[57].max() == 0 and held[58].max() == 1
+    events = np.array([_phrase(LOW), _phrase(HIGH), _phrase(LOW)])
+    audio = render_soundtrack(events, q, min_pitch=48, sample_rate=8000)
+    assert len(audio) == round(3 * 58 / q.fps * 8000) and np.abs(audio).max() > 0.05
+    assert abs(audio[-1]) < 1e-3                # the cut last note fades out, no click
+    with pytest.raises(ValueError, match="tempo"):
+        plan(3, 32, bpm=5)
+    assert SAMPLE_RATE == 44100
