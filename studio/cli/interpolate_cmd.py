@@ -72,7 +72,7 @@ def _soundtrack(args, steps: int):
     from studio.cli import CommandError
     from studio.core.latent import seed_vector, walk_between
     from studio.core.latent.soundtrack import plan, render_soundtrack
-    from studio.core.latent.walk_export import _run_identity
+    from studio.core.latent.walk_export import run_identity
     from studio.core.latent_decoder import TorchDecoder
     from studio.core.training.checkpoints import load_model
 
@@ -94,7 +94,7 @@ def _soundtrack(args, steps: int):
     except ValueError as exc:
         raise CommandError(f"--bpm/--fps: {exc}", 2) from None
     min_pitch = int(getattr(getattr(model, "spec", None), "min_pitch", 0) or 36)
-    run_id, _ = _run_identity(str(args.soundtrack))
+    run_id, _ = run_identity(str(args.soundtrack))
     prov = {"run": str(args.soundtrack), "run_id": run_id, "plugin": getattr(plugin, "id", ""),
             "checkpoint": str(info.path), "from_seed": args.from_seed, "to_seed": args.to_seed, **p.to_dict()}
     return p, render_soundtrack(events, p, min_pitch), prov

@@ -24,6 +24,14 @@ class Note:
     duration: int  # steps, >= 1
 
 
+NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+
+
+def note_name(pitch: int) -> str:
+    """MIDI pitch -> scientific pitch name (60 -> C4)."""
+    return f"{NOTE_NAMES[pitch % 12]}{pitch // 12 - 1}"
+
+
 def vocab_size(min_pitch: int = MIN_PITCH, max_pitch: int = MAX_PITCH) -> int:
     return 2 + (max_pitch - min_pitch + 1)
 

@@ -22,10 +22,10 @@ from typing import Any
 
 import numpy as np
 
+from studio.core.audio.events import note_name
+
 MAX_FILE_BYTES = 256 * 1024 * 1024  # a single picture or score is never this big; bounds the read
 MIN_NOTES = 3                       # the importer's default: fewer notes is not a phrase
-MIDI_EXTS = {".mid", ".midi", ".kar", ".smf"}
-SCORE_EXTS = {".abc", ".xml", ".musicxml", ".mxl", ".krn"}
 
 
 class FileEncodeError(ValueError):
@@ -121,18 +121,16 @@ def read_image_for(model, path: str | Path, settings: dict[str, Any] | None = No
 
 
 # -- melodies -----------------------------------------------------------------
-def _note_name(pitch: int) -> str:
-    return ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"][pitch % 12] + str(pitch // 12 - 1)
-
-
 def _read_melody(data: bytes, path: Path):
+    from studio.core.datasets.music import MIDI_EXTS
     from studio.core.datasets.music_read import MusicSkip, read_midi_melody, read_music21_melodies
+    from studio.core.datasets.sources import MUSIC_EXTS
 
     suffix = path.suffix.lower()
     try:
         if suffix in MIDI_EXTS or data[:4] == b"MThd":
             return read_midi_melody(data, path.name)
-        if suffix in SCORE_EXTS:
+        if suffix in MUSIC_EXTS:  # the importer's rule: MIDI first (by name or content), then scores
             return read_music21_melodies(data, path.name, max_tunes=1)[0]
     except MusicSkip as exc:
         raise FileEncodeError(f"{path.name}: {exc}") from None
@@ -169,14 +167,14 @@ def melody_phrase(notes, name: str, length: int, min_pitch: int, max_pitch: int,
     lo, hi = min(n.pitch for n in phrase), max(n.pitch for n in phrase)
     shift = octave_shift(lo, hi, min_pitch, max_pitch)
     if shift is None:
-        raise FileEncodeError(f"{name}: the melody is out of range: its first phrase spans {_note_name(lo)}..{_note_name(hi)}, "
-                              f"which does not fit the model's range {_note_name(min_pitch)}..{_note_name(max_pitch)} "
+        raise FileEncodeError(f"{name}: the melody is out of range: its first phrase spans {note_name(lo)}..{note_name(hi)}, "
+                              f"which does not fit the model's range {note_name(min_pitch)}..{note_name(max_pitch)} "
                               "even moved by octaves")
     notes_out: list[str] = []
     if shift:
         octs = abs(shift) // 12
         notes_out.append(f"moved {'up' if shift > 0 else 'down'} {octs} octave{'s' if octs > 1 else ''} "
-                         f"into the model's range {_note_name(min_pitch)}..{_note_name(max_pitch)}")
+                         f"into the model's range {note_name(min_pitch)}..{note_name(max_pitch)}")
     moved = [Note(n.pitch + shift, n.start, n.duration) for n in phrase]
     return notes_to_events(moved, length, min_pitch, max_pitch), notes_out
 

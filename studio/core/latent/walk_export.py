@@ -61,7 +61,7 @@ def _recipe(provenance: dict[str, Any] | None):
         return None
     prov = dict(provenance or {})
     extra = {k: v for k, v in prov.items() if k not in ("plugin", "run", "checkpoint", "seed", "vector")}
-    run_id, run_path = _run_identity(str(prov.get("run") or ""))
+    run_id, run_path = run_identity(str(prov.get("run") or ""))
     ckpt = str(prov["checkpoint"]) if prov.get("checkpoint") else None
     sha, step = _checkpoint_identity(ckpt)
     return make_recipe(plugin_id=str(prov.get("plugin", "")), run_id=run_id, run_path=run_path,
@@ -70,7 +70,7 @@ def _recipe(provenance: dict[str, Any] | None):
                        extra={"latent": extra})
 
 
-def _run_identity(run: str) -> tuple[str, str | None]:
+def run_identity(run: str) -> tuple[str, str | None]:
     """(run id, absolute run folder or None): the id from ``run.json`` when the folder is there."""
     if not run:
         return "", None

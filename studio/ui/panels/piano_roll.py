@@ -12,14 +12,14 @@ from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QKeySequence, QPainter, QPen, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import QGraphicsRectItem, QGraphicsScene, QGraphicsView
 
-from studio.core.audio.events import MAX_PITCH, MIN_PITCH, STEPS_PER_BAR, Note, events_to_notes, notes_to_events
+from studio.core.audio.events import (MAX_PITCH, MIN_PITCH, STEPS_PER_BAR, Note, events_to_notes, note_name,
+                                      notes_to_events)
 from studio.ui.theme import follow
 
 STEP_W = 14.0   # pixels per 16th step
 ROW_H = 9.0     # pixels per semitone
 EDGE = 5.0      # grab zone of a note's right edge, pixels
 BLACK_KEYS = {1, 3, 6, 8, 10}
-NOTE_NAMES = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
 #: grid colours by theme (dark?): background, black-key rows, octave line, octave label, bar line, beat line
 GRID_COLOURS = {False: ("#fbfbfb", "#eceff1", "#b0bec5", "#78909c", "#607d8b", "#cfd8dc"),
                 True: ("#1e1f22", "#27292d", "#4a5058", "#8f9aa3", "#7d8b96", "#34373c")}
@@ -139,7 +139,7 @@ class PianoRoll(QGraphicsView):
                                         QPen(QColor("#1b4f72") if not sel else QColor("#f39c12"), 1.5),
                                         QBrush(QColor("#3498db") if not sel else QColor("#f5b041")))
             item.setZValue(5)
-            item.setToolTip(f"{NOTE_NAMES[n.pitch % 12]}{n.pitch // 12 - 1}  bar {n.start // 16 + 1}, "
+            item.setToolTip(f"{note_name(n.pitch)}  bar {n.start // 16 + 1}, "
                             f"step {n.start % 16 + 1}, {n.duration} sixteenth(s)")
             self._items.append(item)
 

@@ -8,14 +8,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QLabel, QPlainTextEdit, QSizePolicy, QStackedWidget, QVBoxLayout, QWidget
 
-from studio.core.audio.events import events_to_notes
+from studio.core.audio.events import events_to_notes, note_name
 
-NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 MAX_TEXT = 20_000  # characters shown; a preview file is small, but a hostile one need not be
-
-
-def note_name(pitch: int) -> str:
-    return f"{NOTE_NAMES[pitch % 12]}{pitch // 12 - 1}"
 
 
 def melody_summary(path: Path, max_melodies: int = 4, max_notes: int = 16) -> str:
