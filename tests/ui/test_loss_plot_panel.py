@@ -175,3 +175,27 @@ def test_follow_keeps_every_point_in_view_but_moves_the_axes_rarely(qtbot, panel
     panel.follow.setChecked(True)
     (x0, x1), _ = vb.viewRange()
     assert x0 <= 1 and x1 >= 401
+
+
+def test_series_bounds_follow_appends_smoothing_and_log_scale():
+    """Bounds are kept incrementally (a live plot asks at every update); they must equal a full scan."""
+    from studio.ui.panels.train_series import SeriesBuffer
+
+    rng = np.random.default_rng(0)
+    buf = SeriesBuffer(capacity=4)
+    assert buf.bounds() is None
+    steps = 0
+    for chunk in (3, 50, 1, 400):
+        values = rng.normal(1.0, 0.5, chunk)
+        buf.append(np.arange(steps, steps + chunk), values)
+        steps += chunk
+        x, y = buf.smoothed()
+        assert buf.bounds() == (x.min(), x.max(), y.min(), y.max())
+    buf.set_alpha(0.9)  # new smoothing: new values, bounds from scratch
+    x, y = buf.smoothed()
+    assert buf.bounds() == (x.min(), x.max(), y.min(), y.max())
+    pos = y > 0
+    assert buf.bounds(log_y=True) == pytest.approx((x[pos].min(), x[pos].max(), np.log10(y[pos]).min(),
+                                                    np.log10(y[pos]).max()))
+    buf.clear()
+    assert buf.bounds() is None

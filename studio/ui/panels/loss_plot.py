@@ -252,16 +252,11 @@ class LossPlotPanel(QWidget):
         for rc in self.runs.values():
             for name, item in rc.items.items():
                 buf = rc.series.get(name)
-                if not item.isVisible() or buf is None or not len(buf):
-                    continue
                 # from our buffers: the curve itself holds only the clipped-to-view points
-                x, y = buf.smoothed()
-                if log_y:
-                    y = np.log10(y[y > 0])
-                if not len(y):
-                    continue
-                xs += (float(x.min()), float(x.max()))
-                ys += (float(np.nanmin(y)), float(np.nanmax(y)))
+                b = buf.bounds(log_y) if item.isVisible() and buf is not None and len(buf) else None
+                if b is not None:
+                    xs += b[:2]
+                    ys += b[2:]
         if not xs:
             return
         vb = self.plot.getViewBox()

@@ -20,6 +20,9 @@ class SeriesBuffer:
         self.n = 0
         self.alpha = 0.0
         self.smoothed_n = 0  # how many of y are already smoothed into s
+        self._bounds: tuple[float, float, float, float] | None = None  # of the first _bounds_n smoothed points
+        self._bounds_n = 0
+        self._bounds_key: tuple | None = None
 
     def __len__(self) -> int:
         return self.n
@@ -63,6 +66,25 @@ class SeriesBuffer:
             self.s[start:self.n] = ema(self.y[start:self.n], self.alpha, prev)
             self.smoothed_n = self.n
         return self.x[:self.n], self.s[:self.n]
+
+    def bounds(self, log_y: bool = False) -> tuple[float, float, float, float] | None:
+        """(x min, x max, y min, y max) of the smoothed curve (y as log10 of its positive values when
+        ``log_y``), or None; only points added since the last call are scanned (a live plot asks often)."""
+        x, y = self.smoothed()
+        key = (self.alpha, log_y)
+        if key != self._bounds_key or self._bounds_n > self.n:
+            self._bounds, self._bounds_n, self._bounds_key = None, 0, key
+        if self._bounds_n < self.n:
+            xs, ys = x[self._bounds_n:], y[self._bounds_n:]
+            if log_y:
+                keep = ys > 0
+                xs, ys = xs[keep], np.log10(ys[keep])
+            if len(ys):
+                new = (float(xs.min()), float(xs.max()), float(np.nanmin(ys)), float(np.nanmax(ys)))
+                old = self._bounds or new
+                self._bounds = (min(old[0], new[0]), max(old[1], new[1]), min(old[2], new[2]), max(old[3], new[3]))
+            self._bounds_n = self.n
+        return self._bounds
 
     def raw(self) -> tuple[np.ndarray, np.ndarray]:
         return self.x[:self.n], self.y[:self.n]
