@@ -160,6 +160,8 @@ def describe(restore: Restore) -> list[tuple[str, str]]:
         text = f"step {ck.get('step', '?')}" + (f" · sha256 {ck['sha256'][:12]}…" if ck.get("sha256") else "")
         if restore.checkpoint_note:
             text += f" — <span style='color:#9a7d0a'>{restore.checkpoint_note}</span>"
+        elif restore.checkpoint is not None:
+            text += " — restoring opens this very checkpoint"
         rows.append(("Checkpoint", text))
     if spec.get("seed") is not None:
         n, index = spec.get("n") or 1, spec.get("index") or 0
@@ -331,9 +333,9 @@ class RestoreDrop(QObject):
         elif target == "melody":
             midi = restore.path if restore.path.suffix.lower() in (".mid", ".midi") else None
             panel.restore(seed=seed, sampling=sampling, midi_path=midi, source=self._source(restore),
-                          edited=bool(restore.recipe.get("edited_by_hand")))
+                          edited=bool(restore.recipe.get("edited_by_hand")), **self._exact_weights(restore))
         else:
-            panel.restore(prime=sampling.get("prime"), seed=seed, sampling=sampling)
+            panel.restore(prime=sampling.get("prime"), seed=seed, sampling=sampling, **self._exact_weights(restore))
         dock = self.window.docks.get(target)
         if dock is not None:
             dock.show()
@@ -341,6 +343,14 @@ class RestoreDrop(QObject):
         self.last = restore
         where = f"run {spec.get('run_id')}" if restore.run_dir is not None else "settings only"
         self.ctx.status_message.emit(f"Restored {restore.path.name} ({where}, seed {seed})")
+
+    @staticmethod
+    def _exact_weights(restore: Restore) -> dict[str, str]:
+        """The run and checkpoint that made the file, for a panel to open instead of the run's newest
+        (``run_selected`` above started that load; the panel's later request wins)."""
+        if restore.run_dir is None or restore.checkpoint is None:
+            return {}
+        return {"run_dir": str(restore.run_dir), "checkpoint": str(restore.checkpoint)}
 
     @staticmethod
     def _source(restore: Restore) -> dict[str, Any]:

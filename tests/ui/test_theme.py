@@ -194,3 +194,42 @@ def test_runs_status_colours_follow_the_theme(themed, qtbot, tmp_path):
     themed.manager().set_choice("light")
     assert status_lightness() < 110
     panel.shutdown()
+
+
+def test_datasets_preview_pane_follows_the_palette(themed, qtbot, tmp_path, monkeypatch):
+    """The preview tab pane used to be Fusion's Button-derived mid grey on the dark window."""
+    import studio.core.datasets.demo as demo
+    from studio.core.project import Project
+    from studio.ui.context import StudioContext
+    from studio.ui.panels.datasets import DatasetsPanel
+    from tests.ui.screens import save_widget
+
+    panel = DatasetsPanel(StudioContext(project=Project.create(tmp_path / "proj", "Theme")))
+    qtbot.addWidget(panel)
+    panel.resize(700, 720)
+    panel.show()
+    qtbot.waitExposed(panel)
+
+    def pane_lightness() -> tuple[int, int]:
+        """(empty-page middle or a corner beside the pictures, the palette's Window) lightness."""
+        qtbot.wait(20)  # the new palette reaches the widgets through the event loop
+        img = panel.tabs.grab().toImage()
+        return img.pixelColor(img.width() - 8, img.height() - 8).lightness(), window_lightness()
+
+    themed.manager().set_choice("dark")
+    pane, window = pane_lightness()
+    assert pane < 60 and abs(pane - window) < 12, (pane, window)  # the empty preview page
+    real = demo.import_demo
+    monkeypatch.setattr(demo, "import_demo", lambda m, out, **kw: real(m, out, n=12, **kw))
+    panel.size.setValue(32)
+    with qtbot.waitSignal(panel.import_ended, timeout=120_000):
+        panel.import_demo("image")
+    assert panel.tabs.currentWidget() is panel.preview and panel.preview.picture.pixmap().width() > 100
+    shot = save_widget(panel, "theme_dark_datasets", min_colours=30)
+    pane, window = pane_lightness()
+    assert pane < 60 and abs(pane - window) < 12, (pane, window, shot)  # beside the thumbnails too
+    themed.manager().set_choice("light")
+    pane, window = pane_lightness()
+    assert pane > 200 and abs(pane - window) < 12, (pane, window)
+    save_widget(panel, "theme_light_datasets", min_colours=30)
+    panel.shutdown()

@@ -134,6 +134,9 @@ class DatasetsPanel(QWidget):
         self.tabs.addTab(self.preview, "Preview")
         self.tabs.addTab(self.report, "Report")
         self.tabs.setToolTip("Preview of the selected dataset, and its validation report")
+        # No pane frame: Fusion fills it with a colour made from Button and lightened for dark palettes
+        # (mid grey next to the dark theme); without it the pages show the palette's Window colour.
+        self.tabs.setDocumentMode(True)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(left)
         split.addWidget(self.tabs)

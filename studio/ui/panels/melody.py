@@ -20,6 +20,7 @@ from studio.core.audio.events import MAX_PITCH, MIN_PITCH, STEPS_PER_BAR, Note
 from studio.core.audio.midi import MidiError, read_midi
 from studio.core.audio.playback import MelodyPlayer
 from studio.core.audio.synth import VOICES, render, render_notes, step_seconds
+from studio.ui.background_jobs import LatestLoad
 from studio.ui.run_filter import connect_matching_runs
 from studio.ui.panels.melody_export import melody_recipe, restore_melody, write_melody
 from studio.ui.panels.melody_generation import GenerationRequest, MelodyJobs, describe_capabilities
@@ -53,6 +54,9 @@ class MelodyPanel(QWidget):
         self._generated: list[int] | None = None  # its events as generated (to tell hand edits)
         self.source: dict | None = None     # where the model came from (plugin, run, checkpoint)
         self._pending_source: dict | None = None
+        self.checkpoint_step: int | None = None  # the loaded run checkpoint's step (None: no run model)
+        self._wanted: str | None = None     # the checkpoint asked for by the newest load (None: the newest)
+        self.loader = LatestLoad(self.jobs, self.jobs.load_run, self)  # only the newest load request counts
         self.pitch_range = (MIN_PITCH, MAX_PITCH)  # event encoding: the model's, once one is set
         self._timer = QTimer(self)
         self._timer.setInterval(33)  # ~30 Hz playhead
@@ -63,9 +67,8 @@ class MelodyPanel(QWidget):
         self.jobs.variation.connect(self._on_variation)
         self.jobs.finished.connect(self._on_generation_done)
         self.jobs.failed.connect(self._on_generation_failed)
-        self.jobs.source_loaded.connect(lambda src: setattr(self, "_pending_source", src))
-        self.jobs.model_loaded.connect(self.set_model)
-        self.jobs.model_failed.connect(lambda msg: self.model_label.setText(f"Could not load the model: {msg}"))
+        self.jobs.model_loaded.connect(self._on_model_loaded)
+        self.jobs.model_failed.connect(self._on_model_failed)
         connect_matching_runs(ctx, self.load_run, modality="melody")
         self._audio_state()
         self._update_enabled()
@@ -216,29 +219,53 @@ class MelodyPanel(QWidget):
         self.stop_btn.setEnabled(self.player.is_playing or self._timer.isActive())
         for b in (self.midi_btn, self.wav_btn, self.flac_btn):
             b.setEnabled(has_notes)
-        self.gen_btn.setEnabled(self.model is not None and not busy)
+        self.gen_btn.setEnabled(self.model is not None and not busy and not self.loader.waiting)
         self.cancel_btn.setEnabled(busy)
         self.empty_vars.setVisible(self.var_list.count() == 0)
         self.undo_btn.setEnabled(self.roll.undo_stack.canUndo())
         self.redo_btn.setEnabled(self.roll.undo_stack.canRedo())
 
     # -- model ---------------------------------------------------------------
-    def set_model(self, model, name: str = "") -> None:
-        """Use ``model`` (a melody StudioModel) for generation."""
+    def set_model(self, model, name: str = "", note: str = "") -> None:
+        """Use ``model`` (a melody StudioModel) for generation; ``note`` follows its name in the label."""
         self.model = model
         self.model_name = name or type(model).__name__
         self.source, self._pending_source = self._pending_source, None  # None: a model given directly
+        if self.source is None:
+            self.checkpoint_step = None
         spec = getattr(model, "spec", None)
         if spec is not None and getattr(spec, "max_pitch", 0):
             self.pitch_range = (spec.min_pitch, spec.max_pitch)
         mode = {"continue": "continues the primer before the selected bar",
                 "latent": "writes new phrases (no primer)", "sample": "writes new phrases"}[describe_capabilities(model)]
-        self.model_label.setText(f"Model: {self.model_name} — {mode}")
+        self.model_label.setText(f"Model: {self.model_name}{note} — {mode}")
         self._update_enabled()
 
-    def load_run(self, run_dir: str) -> None:
-        self.model_label.setText(f"Loading {run_dir}…")
-        self.jobs.load_run(str(run_dir))
+    def load_run(self, run_dir: str, checkpoint: str | None = None) -> None:
+        """Open a run's newest checkpoint, or ``checkpoint`` (a restored file's), in the background;
+        a later call wins over an earlier one still loading."""
+        what = f"checkpoint {Path(checkpoint).name} of " if checkpoint else ""
+        self.model_label.setText(f"Loading {what}{run_dir}…")
+        self._wanted = checkpoint
+        self.loader.request(str(run_dir), str(checkpoint) if checkpoint else None)
+        self._update_enabled()
+
+    def _on_model_loaded(self, token: int, model, name: str, source, step) -> None:
+        if not self.loader.is_current(token):
+            return  # replaced by a newer request (e.g. the checkpoint a restored file names)
+        self.jobs.wait(1.0)  # the load's last act was this signal: let its thread end so Generate turns on
+        self._pending_source = source
+        which = "the restored file's checkpoint" if self._wanted else "the run's newest checkpoint"
+        self.set_model(model, f"{name} · step {step}" if step is not None else name, f" ({which})")
+        self.checkpoint_step = step
+        self.model_label.setToolTip(f"{(source or {}).get('checkpoint_path') or name}: the model that writes "
+                                    "variations (select another melody run to change it)")
+
+    def _on_model_failed(self, token: int, msg: str) -> None:
+        if self.loader.is_current(token):
+            self.jobs.wait(1.0)
+            self.model_label.setText(f"Could not load the model: {msg}")
+            self._update_enabled()
 
     # -- melody --------------------------------------------------------------
     def events(self) -> list[int]:
@@ -334,10 +361,12 @@ class MelodyPanel(QWidget):
         self._update_enabled()
 
     def _on_generation_done(self, cancelled: bool) -> None:
+        self.jobs.wait(1.0)  # the job's last act was this signal: let its thread end so the buttons see it idle
         self.ctx.status_message.emit("Generation cancelled" if cancelled else "Variations ready")
         self._update_enabled()
 
     def _on_generation_failed(self, msg: str) -> None:
+        self.jobs.wait(1.0)
         self.model_label.setText(msg)
         self._update_enabled()
 
@@ -371,9 +400,13 @@ class MelodyPanel(QWidget):
         return True
 
     def restore(self, seed: int | None = None, sampling: dict | None = None, midi_path: str | Path | None = None,
-                source: dict | None = None, edited: bool = False) -> None:
-        """Put a restored generation back (a file dropped on the window): see ``melody_export.restore_melody``."""
+                source: dict | None = None, edited: bool = False, run_dir: str | Path | None = None,
+                checkpoint: str | Path | None = None) -> None:
+        """Put a restored generation back (a file dropped on the window): see ``melody_export.restore_melody``;
+        with ``run_dir`` and ``checkpoint``, open exactly the checkpoint that wrote it."""
         restore_melody(self, seed, sampling or {}, midi_path, source, edited)
+        if run_dir is not None and checkpoint is not None:
+            self.load_run(str(run_dir), checkpoint=str(checkpoint))
 
     def _ask_export(self, ext: str) -> None:
         filters = {".mid": "MIDI (*.mid)", ".wav": "WAV audio (*.wav)", ".flac": "FLAC audio (*.flac)"}
@@ -402,9 +435,10 @@ class MelodyPanel(QWidget):
 
     def loading(self) -> bool:
         """True while a model is opened or generating (the window's screenshot waits for it)."""
-        return self.jobs.busy
+        return self.jobs.busy or self.loader.waiting
 
     def shutdown(self) -> None:
+        self.loader.stop()
         self.jobs.cancel()
         self.jobs.wait(30)  # a model load still inside torch at exit would abort the process
         self.player.close()

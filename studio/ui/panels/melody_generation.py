@@ -41,9 +41,9 @@ class MelodyJobs(BackgroundJobs):
     variation = Signal(list, int)        # full event list, seed
     finished = Signal(bool)              # True when cancelled
     failed = Signal(str)
-    model_loaded = Signal(object, str)   # model, description
-    source_loaded = Signal(dict)         # where that model came from (plugin, run, checkpoint), just before
-    model_failed = Signal(str)
+    # token, model, description, where it came from (plugin, run, checkpoint) or None, checkpoint step
+    model_loaded = Signal(int, object, str, object, object)
+    model_failed = Signal(int, str)      # token, message
 
     thread_name = "melody-job"
 
@@ -92,25 +92,29 @@ class MelodyJobs(BackgroundJobs):
             self.failed.emit(f"generation failed: {exc}")
 
     # -- model loading -------------------------------------------------------
-    def load_run(self, run_dir: str) -> None:
-        self._start(self._load, run_dir)
+    def load_run(self, run_dir: str, checkpoint: str | None = None, token: int = 0) -> None:
+        """Open ``checkpoint`` of a run (None: the newest); the signals carry ``token`` so the panel
+        can ignore the result of a request it has since replaced."""
+        self._start(self._load, run_dir, checkpoint, token)
 
-    def _load(self, run_dir: str) -> None:
+    def _load(self, run_dir: str, checkpoint: str | None, token: int) -> None:
         try:
             try:
                 from studio.core.training.checkpoints import load_model
             except ImportError as exc:
                 raise RuntimeError(f"this build cannot load runs yet ({exc})") from exc
-            model, plugin, info = load_model(run_dir)
+            model, plugin, info = load_model(run_dir, checkpoint=checkpoint)
             if getattr(plugin, "modality", "melody") != "melody":
-                self.model_failed.emit(f"{run_dir}: a {plugin.modality} model, not a melody model")
+                self.model_failed.emit(token, f"{run_dir}: a {plugin.modality} model, not a melody model")
                 return
+            source = None
             try:
                 from studio.ui.panels.melody_export import run_source
-                self.source_loaded.emit(run_source(run_dir, plugin, info))  # goes into every export's recipe
+                source = run_source(run_dir, plugin, info)  # goes into every export's recipe
             except (OSError, ValueError) as exc:
                 log.warning("melody panel: cannot describe %s for exports: %s", run_dir, exc)
-            self.model_loaded.emit(model, f"{plugin.name} · {run_dir}")
+            name = f"{plugin.name} · {run_dir.rstrip('/').split('/')[-1]}"  # the full path is in the tooltip
+            self.model_loaded.emit(token, model, name, source, getattr(info, "step", None))
         except Exception as exc:  # noqa: BLE001
             log.warning("melody panel: cannot load %s: %s", run_dir, exc)
-            self.model_failed.emit(f"{run_dir}: {exc}")
+            self.model_failed.emit(token, f"{run_dir}: {exc}")

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayo
                                QInputDialog, QLabel, QMessageBox, QPlainTextEdit, QProgressBar, QPushButton,
                                QSpinBox, QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
+from studio.ui.background_jobs import LatestLoad
 from studio.ui.run_filter import connect_matching_runs
 from studio.ui.panels.text_presets import CONTROL_KEYS, PresetStore
 from studio.ui.panels.text_sample_view import SampleView
@@ -50,8 +51,12 @@ class TextPanel(QWidget):
         self.plugin = None
         self.model_name = ""
         self.run_dir = ""
+        self.source: dict | None = None      # run and checkpoint of the loaded model (for saved samples' recipes)
+        self.checkpoint_step: int | None = None
+        self._wanted: str | None = None      # the checkpoint asked for by the newest load (None: the newest)
         self.last_request: TextRequest | None = None
         self.jobs = TextJobs(self)
+        self.loader = LatestLoad(self.jobs, self.jobs.load_run, self)  # only the newest load request counts
         self.presets = PresetStore(ctx.settings)
 
         self.model_label = QLabel(NO_MODEL)
@@ -133,6 +138,7 @@ class TextPanel(QWidget):
         self.status.setWordWrap(True)
 
         self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)  # no Fusion pane: its Button-made grey stands out in the dark theme
         self.tabs.addTab(self.columns, "Samples")
         self.tabs.addTab(self._build_score_tab(), "How surprised?")
         self.tabs.setTabToolTip(1, "Perplexity: how surprised the model is by a text you paste")
@@ -192,23 +198,35 @@ class TextPanel(QWidget):
         self.model = model
         self.plugin = plugin
         self.model_name = name or type(model).__name__
+        self.source = self.checkpoint_step = None  # a model given directly: set again by a run's load
         self.model_label.setText(f"<b>Model:</b> {self.model_name}" if model is not None else NO_MODEL)
         self._sync()
 
-    def open_run(self, run_dir: str) -> None:
-        """Load the latest checkpoint of a run in the background (from ``ctx.run_selected``)."""
-        if self.jobs.busy:
-            self.jobs.cancel()
-            self.jobs.wait(5.0)
-        self.run_dir = str(run_dir)
-        self.status.setText(f"Opening {Path(run_dir).name}…")
-        self.jobs.load_run(self.run_dir)
+    def open_run(self, run_dir: str, checkpoint: str | None = None) -> None:
+        """Load a run's newest checkpoint, or ``checkpoint`` (a restored file's), in the background
+        (from ``ctx.run_selected``); a later call wins over an earlier one still loading."""
+        self._wanted = str(checkpoint) if checkpoint else None
+        what = f"checkpoint {Path(checkpoint).name} of " if checkpoint else ""
+        self.status.setText(f"Opening {what}{Path(run_dir).name}…")
+        self.loader.request(str(run_dir), self._wanted)
+        self._sync()
 
-    def _on_model_loaded(self, model, plugin, description: str) -> None:
+    def _on_model_loaded(self, token: int, model, plugin, description: str, source) -> None:
+        if not self.loader.is_current(token):
+            return  # replaced by a newer request (e.g. the checkpoint a restored file names)
         self.set_model(model, description, plugin)
+        self.source = source
+        self.run_dir = (source or {}).get("run_path") or ""
+        self.checkpoint_step = (source or {}).get("checkpoint_step")
+        which = "the restored file's checkpoint" if self._wanted else "the run's newest checkpoint"
+        self.model_label.setText(f"<b>Model:</b> {self.model_name} ({which})")
+        self.model_label.setToolTip(f"{(source or {}).get('checkpoint_path') or description}: the text model "
+                                    "generating here; select a text run elsewhere to change it")
         self.status.setText("")
 
-    def _on_model_failed(self, message: str) -> None:
+    def _on_model_failed(self, token: int, message: str) -> None:
+        if not self.loader.is_current(token):
+            return
         # another modality's run is simply not ours to show; keep the current model
         self.status.setText(message)
         log.info("text panel: %s", message)
@@ -221,10 +239,14 @@ class TextPanel(QWidget):
                            top_k=self.top_k.value(), top_p=self.top_p.value(),
                            repetition_penalty=self.repetition.value(), seed=self.seed.value())
 
-    def restore(self, prime: str | None = None, seed: int | None = None, sampling: dict | None = None) -> None:
+    def restore(self, prime: str | None = None, seed: int | None = None, sampling: dict | None = None,
+                run_dir: str | Path | None = None, checkpoint: str | Path | None = None) -> None:
         """Put a restored generation's settings back (a file dropped on the window): prime, length,
-        temperature, top-k, top-p, repetition penalty and the sample's own seed (one sample)."""
+        temperature, top-k, top-p, repetition penalty and the sample's own seed (one sample); with
+        ``run_dir`` and ``checkpoint``, open exactly the checkpoint that wrote it."""
         sampling = sampling or {}
+        if run_dir is not None and checkpoint is not None:
+            self.open_run(str(run_dir), checkpoint=str(checkpoint))
         if prime is not None:
             self.prime.setPlainText(prime)
         boxes = {"length": (self.length, int), "temperature": (self.temperature, float), "top_k": (self.top_k, int),
@@ -283,7 +305,7 @@ class TextPanel(QWidget):
             v.setVisible(i < self.samples.value())
 
     def _sync(self) -> None:
-        busy = self.jobs.busy
+        busy = self.jobs.busy or self.loader.waiting
         has = self.model is not None
         self.generate_button.setEnabled(has and not busy)
         self.score_button.setEnabled(has and not busy)
@@ -338,8 +360,12 @@ class TextPanel(QWidget):
         recipe = {"seed": view.seed - index, "batch": {"n": req.samples, "index": index},
                   "sampling": {**req.controls(), "length": req.length, "prime": req.prime},
                   "model": self.model_name}
+        src = self.source or {}
         if self.run_dir and self.plugin is not None:
-            recipe["run"] = {"path": self.run_dir, "id": Path(self.run_dir).name}
+            recipe["run"] = {"path": self.run_dir, "id": src.get("run_id") or Path(self.run_dir).name}
+        if src.get("checkpoint_path") or src.get("checkpoint_step") is not None:
+            recipe["checkpoint"] = {k: src[f"checkpoint_{k}"] for k in ("path", "step", "sha256")
+                                    if src.get(f"checkpoint_{k}") is not None}
         if self.plugin is not None:
             recipe["plugin"] = {"id": self.plugin.id, "version": self.plugin.version}
         return recipe
@@ -399,8 +425,9 @@ class TextPanel(QWidget):
 
     def loading(self) -> bool:
         """True while a model is opened or generating (the window's screenshot waits for it)."""
-        return self.jobs.busy
+        return self.jobs.busy or self.loader.waiting
 
     def shutdown(self) -> None:
+        self.loader.stop()
         self.jobs.cancel()
         self.jobs.wait(30.0)  # a model load still inside torch at exit would abort the process

@@ -45,8 +45,8 @@ class TextJobs(BackgroundJobs):
     failed = Signal(str)
     scored = Signal(dict)
     score_failed = Signal(str)
-    model_loaded = Signal(object, object, str)  # model, plugin, description
-    model_failed = Signal(str)
+    model_loaded = Signal(int, object, object, str, object)  # token, model, plugin, description, source
+    model_failed = Signal(int, str)     # token, message
 
     thread_name = "text-job"
 
@@ -131,20 +131,31 @@ class TextJobs(BackgroundJobs):
         return self.scored, result
 
     # -- loading a run ------------------------------------------------------------
-    def load_run(self, run_dir: str) -> None:
-        self._start(self._load, run_dir)
+    def load_run(self, run_dir: str, checkpoint: str | None = None, token: int = 0) -> None:
+        """Open ``checkpoint`` of a run (None: the newest); the signals carry ``token`` so the panel
+        can ignore the result of a request it has since replaced."""
+        self._start(self._load, run_dir, checkpoint, token)
 
-    def _load(self, run_dir: str) -> None:
+    def _load(self, run_dir: str, checkpoint: str | None, token: int) -> None:
         try:
             from studio.core.training.checkpoints import load_model
         except ImportError as exc:
-            return self.model_failed, f"cannot open runs yet: {exc}"
+            return self.model_failed, token, f"cannot open runs yet: {exc}"
         try:
-            model, plugin, info = load_model(run_dir)
+            model, plugin, info = load_model(run_dir, checkpoint=checkpoint)
         except Exception as exc:  # noqa: BLE001 - a broken run must not break the panel
-            return self.model_failed, f"{run_dir}: {exc}"
+            return self.model_failed, token, f"{run_dir}: {exc}"
         if getattr(plugin, "modality", "") != "text" or not hasattr(model, "continue_text"):
-            return self.model_failed, (f"{run_dir}: the {getattr(plugin, 'name', 'model')} of this run does not "
-                                       "write text; pick a char-rnn or tiny-gpt run")
+            return self.model_failed, token, (f"{run_dir}: the {getattr(plugin, 'name', 'model')} of this run does "
+                                              "not write text; pick a char-rnn or tiny-gpt run")
         step = getattr(info, "step", None) or (getattr(info, "sidecar", {}) or {}).get("step", "?")
-        return self.model_loaded, model, plugin, f"{plugin.name} · {run_dir.rstrip('/').split('/')[-1]} · step {step}"
+        source = None
+        try:  # the run and checkpoint (with its hash, computed here off the UI thread) for saved samples' recipes
+            from studio.core.export.generate import source_for_run
+            src = source_for_run(run_dir, info)
+            source = {"run_id": src.run_id, "run_path": src.run_path, "checkpoint_path": src.checkpoint_path,
+                      "checkpoint_step": src.checkpoint_step, "checkpoint_sha256": src.checkpoint_sha256}
+        except (OSError, ValueError) as exc:
+            log.warning("text panel: cannot describe %s for saved samples: %s", run_dir, exc)
+        name = f"{plugin.name} · {run_dir.rstrip('/').split('/')[-1]} · step {step}"
+        return self.model_loaded, token, model, plugin, name, source
