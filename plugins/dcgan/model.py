@@ -1,14 +1,15 @@
 """DCGAN-style GAN: config and model side by side (nanoGPT style).
 
 Generator: z -> linear -> 4x4 -> transposed convolutions (batch norm, ReLU) -> tanh.
-Discriminator: stride-2 convolutions (LeakyReLU; batch norm as in DCGAN, or spectral
-norm) -> linear score. Losses: non-saturating, hinge or WGAN-GP. The discriminator and
+Discriminator: stride-2 convolutions (LeakyReLU) -> linear score, kept in check by an R1
+penalty on its slope at real images (by default), or by batch norm as in DCGAN, or spectral
+norm. Losses: non-saturating, hinge or WGAN-GP. The discriminator and
 generator are two parameter groups with their own learning-rate scale (two time-scale
 update rule). Samples come from an exponential moving average of the generator's weights
 whose batch-norm statistics are re-estimated for the averaged weights (the live
 generator's running statistics do not fit them and wash samples out).
-The plugin declares the DCGAN optimiser recipe (Adam, beta1 0.5, batch 64; lr 5e-4)
-as its engine defaults; the generator learns at twice that rate by default. The discriminator
+The plugin declares Adam (beta1 0 as is usual with R1, batch 64, lr 5e-4) as its engine
+defaults; the generator learns at twice that rate by default. The discriminator
 can see its inputs through differentiable augmentations (``augment.py``) for small datasets.
 """
 from __future__ import annotations
@@ -29,6 +30,7 @@ from studio.core.plugins.model import StudioModel, generator_for
 
 SIZES = (32, 64, 128)
 LOSSES = ("nonsaturating", "hinge", "wgan-gp")
+R1_EVERY = 4  # steps between R1 penalties (StyleGAN2's lazy regularisation)
 BN_EVERY = 25  # steps between re-estimates of the EMA generator's batch-norm statistics
 
 
@@ -68,6 +70,15 @@ class Config:
                          help="Shift / cut out / recolour real and generated images alike before the "
                               "discriminator sees them (DiffAugment): with a few hundred or thousand images "
                               "it stops the discriminator memorising them. Samples are not augmented.")
+    # The discriminator soon overpowers the generator on small data; penalising its slope at the real
+    # images (R1, Mescheder et al. 2018) keeps it in check. Digits benchmark, 3,600 steps, single runs
+    # (`benchmarks/image_quality.py --plugin dcgan --steps 3600 --threads 1`): judge confidence
+    # 0.776 / 0.769 (seeds 0 / 1) without; 0.794 (gamma 0.1), 0.817 (1.0), 0.827 (0.3, seed 1) with;
+    # 0.842 / 0.824 with gamma 0.5 and Adam beta1 0.
+    r1_gamma: float = param(0.5, label="R1 penalty", min=0.0, max=100.0,
+                            help="Penalise the discriminator's slope at real images (R1, Mescheder et al. 2018) "
+                                 "so it cannot overpower the generator: faster, steadier learning. Applied every "
+                                 f"{R1_EVERY} steps. 0 turns it off and gives the discriminator batch norm as in DCGAN.")
     ema_decay: float = param(0.995, label="EMA decay", min=0.0, max=0.99999,
                              help="Samples come from a moving average of the generator weights; 0 turns it off.")
     diversity_every: int = param(100, label="Diversity check every", min=0, max=100_000,
@@ -143,7 +154,7 @@ class DCGAN(StudioModel):
             raise ValueError(f"dcgan: {exc}") from None
         self.generator = Generator(config.latent_size, config.width, c, size, config.upsample == "resize")
         # Batch norm needs neither spectral norm nor a per-sample gradient penalty beside it.
-        d_bn = not config.spectral_norm and config.loss != "wgan-gp"
+        d_bn = not config.spectral_norm and config.loss != "wgan-gp" and config.r1_gamma == 0
         self.discriminator = Discriminator(config.width, c, size, config.spectral_norm, d_bn)
         self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False).eval()
         # Fixed latents for the mode-collapse indicator, stored so a resumed run measures the same thing.
@@ -163,6 +174,9 @@ class DCGAN(StudioModel):
         kind = self.config.loss
         if augmented and self.augment_policy:
             real, fake = augment(real, self.augment_policy), augment(fake, self.augment_policy)
+        r1 = augmented and self.config.r1_gamma > 0 and int(self.steps_done) % R1_EVERY == 0
+        if r1:
+            real = real.detach().requires_grad_(True)
         d_real, d_fake = self.discriminator(real), self.discriminator(fake)
         extra: dict[str, float] = {}
         if kind == "nonsaturating":
@@ -176,6 +190,11 @@ class DCGAN(StudioModel):
             gp = (grad.flatten(1).norm(dim=1) - 1).pow(2).mean()
             loss = d_fake.mean() - d_real.mean() + self.config.gp_weight * gp
             extra["gp"] = float(gp.detach())
+        if r1:  # lazy regularisation: every R1_EVERY steps, scaled up to match
+            grad, = torch.autograd.grad(d_real.sum(), real, create_graph=True)
+            penalty = grad.flatten(1).pow(2).sum(1).mean()
+            loss = loss + 0.5 * self.config.r1_gamma * R1_EVERY * penalty
+            extra["r1"] = float(penalty.detach())
         extra["d_real"] = float(d_real.detach().mean())
         extra["d_fake"] = float(d_fake.detach().mean())
         return loss, extra

@@ -164,12 +164,14 @@ def run(args) -> int:
             hook({"event": "error", "message": str(exc)})
         raise CommandError(str(exc), 2) from exc
     if result.status == "failed":
+        # a failed torchrun worker must also skip gloo's teardown (it can abort there): say why, then leave
+        _leave_if_distributed(1, f"studio train: run failed: {result.reason}")
         raise CommandError(f"run failed: {result.reason}", 1)
     _leave_if_distributed(0)
     return 0
 
 
-def _leave_if_distributed(code: int) -> None:
+def _leave_if_distributed(code: int, message: str = "") -> None:
     """A torchrun worker leaves without interpreter teardown once its files are written.
 
     torch's gloo process group can abort in its C++ destructors at interpreter exit ("terminate
@@ -181,6 +183,8 @@ def _leave_if_distributed(code: int) -> None:
     if ddp.from_env().enabled:
         import logging
 
+        if message:
+            print(message, file=sys.stderr)
         sys.stdout.flush()
         sys.stderr.flush()
         logging.shutdown()

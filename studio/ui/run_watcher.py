@@ -216,7 +216,7 @@ class RunWatcher(QObject):
         if run is None:
             st.state, st.reason, st.live = "missing", "", False
             return
-        status, reason = effective_status(run)
+        status, reason = effective_status(run, st.run_dir)
         st.state, st.reason = status, reason
         st.step = int(run.get("step", 0) or 0)
         st.max_steps = run.get("max_steps")

@@ -44,16 +44,16 @@ def test_engine_defaults_are_the_dcgan_recipe():
     from plugins.dcgan import plugin
     from studio.core.training.settings import split_settings
     engine, config = split_settings(plugin, {})
-    assert (engine.lr, engine.beta1, engine.batch_size) == (5e-4, 0.5, 64)
-    assert engine.optim_settings().betas == (0.5, 0.999)
+    assert (engine.lr, engine.beta1, engine.batch_size) == (5e-4, 0.0, 64)
+    assert engine.optim_settings().betas == (0.0, 0.999)
     engine, _ = split_settings(plugin, {"beta1": "0.9"})  # the user's setting wins
     assert engine.beta1 == 0.9
 
 
-@pytest.mark.parametrize("loss,sn,has_bn", [("nonsaturating", False, True), ("hinge", True, False),
-                                             ("wgan-gp", False, False)])
-def test_discriminator_normalisation_fits_the_loss(data, loss, sn, has_bn):
-    model = build("dcgan", data, loss=loss, spectral_norm=sn, **SMALL)
+@pytest.mark.parametrize("loss,sn,r1,has_bn", [("nonsaturating", False, 0.0, True), ("nonsaturating", False, 0.5, False),
+                                                ("hinge", True, 0.0, False), ("wgan-gp", False, 0.0, False)])
+def test_discriminator_normalisation_fits_the_loss(data, loss, sn, r1, has_bn):
+    model = build("dcgan", data, loss=loss, spectral_norm=sn, r1_gamma=r1, **SMALL)
     bns = [m for m in model.discriminator.modules() if isinstance(m, torch.nn.BatchNorm2d)]
     assert bool(bns) == has_bn
 
@@ -182,3 +182,25 @@ def test_augmented_discriminator_trains_and_samples_stay_clean(data):
     with pytest.raises(ConfigError, match="augment"):
         from plugins.dcgan import plugin
         config_from_dict(plugin.Config, {"augment": "zoom"})
+
+
+def _real_gradient_norm(model, real) -> float:
+    x = real.clone().requires_grad_(True)
+    grad, = torch.autograd.grad(model.discriminator(x).sum(), x)
+    return float(grad.flatten(1).norm(dim=1).mean())
+
+
+def test_r1_penalty_keeps_the_discriminator_smooth_on_real_images(data):
+    from plugins.dcgan.model import R1_EVERY
+    real = next(data.iter_batches("train", 16))
+    norms, histories = {}, {}
+    for gamma in (0.0, 10.0):
+        torch.manual_seed(0)
+        model = build("dcgan", data, **{**SMALL, "r1_gamma": gamma})
+        histories[gamma] = train(model, data, 40, batch=16)
+        norms[gamma] = _real_gradient_norm(model, real)
+    # lazily, every R1_EVERY steps, and reported when it is applied
+    assert [i for i, h in enumerate(histories[10.0]) if "r1" in h] == list(range(0, 40, R1_EVERY))
+    assert not any("r1" in h for h in histories[0.0])
+    # the penalised discriminator's slope at the real images is much flatter
+    assert norms[10.0] < 0.5 * norms[0.0], norms

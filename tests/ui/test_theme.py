@@ -233,3 +233,55 @@ def test_datasets_preview_pane_follows_the_palette(themed, qtbot, tmp_path, monk
     assert pane > 200 and abs(pane - window) < 12, (pane, window)
     save_widget(panel, "theme_light_datasets", min_colours=30)
     panel.shutdown()
+
+
+def test_dataset_thumbnails_and_melody_strips_are_drawn_in_the_theme(themed, qtbot, tmp_path, monkeypatch):
+    """The thumbnail grid used to be filled with a fixed #2b2b2b: a dark block in the light theme."""
+    import numpy as np
+
+    import studio.core.datasets.demo as demo
+    from studio.core.project import Project
+    from studio.ui.context import StudioContext
+    from studio.ui.panels.dataset_preview import piano_roll_strips
+    from studio.ui.panels.datasets import DatasetsPanel
+    from tests.ui.screens import save_widget
+
+    themed.manager().set_choice("light")
+    panel = DatasetsPanel(StudioContext(project=Project.create(tmp_path / "proj", "Thumbs")))
+    qtbot.addWidget(panel)
+    panel.resize(700, 720)
+    panel.show()
+    qtbot.waitExposed(panel)
+    real = demo.import_demo
+    monkeypatch.setattr(demo, "import_demo", lambda m, out, **kw: real(m, out, n=8, **kw))
+    panel.size.setValue(32)
+    with qtbot.waitSignal(panel.import_ended, timeout=120_000):
+        panel.import_demo("image")
+    assert panel.tabs.currentWidget() is panel.preview
+
+    def grid_background() -> tuple[int, int]:
+        """(the grid's margin and the free cells of its last row, the label text) lightness."""
+        img = panel.preview.picture.pixmap().toImage()
+        assert img.width() > 300
+        margin = img.pixelColor(1, 1).lightness()
+        assert img.pixelColor(img.width() - 4, img.height() - 4).lightness() == margin  # 8 of 12 cells: empty
+        return margin, window_lightness()
+
+    bg, window = grid_background()
+    assert bg > 200 and abs(bg - window) < 3, (bg, window)
+    save_widget(panel, "theme_light_dataset_thumbnails", min_colours=30)
+    themed.manager().set_choice("dark")  # redrawn for the new palette, without reselecting
+    bg, window = grid_background()
+    assert bg < 60 and abs(bg - window) < 3, (bg, window)
+    qtbot.wait(50)  # the widgets get the new palette through the event loop
+    save_widget(panel, "theme_dark_dataset_thumbnails", min_colours=30)
+    themed.manager().set_choice("light")
+    assert grid_background()[0] > 200
+    panel.shutdown()
+
+    phrases = np.array([[62, 1, 64, 1, 65, 0, 67, 1] * 4], dtype=np.int64)  # notes, holds, a rest
+    for dark in (False, True):
+        themed.manager().set_choice("dark" if dark else "light")
+        img = piano_roll_strips(phrases, 36)
+        corner = img.pixelColor(img.width() - 1, img.height() - 1).lightness()
+        assert (corner < 60) if dark else (corner > 200), (dark, corner)

@@ -173,6 +173,9 @@ def _setup(plugin_or_id, data, run: RunFolder, steps, minutes, device, seed, use
     plugin = _resolve_plugin(plugin_or_id)
     if ctx.is_main:
         old = run.check_usable(resume)
+        if old:  # before the processes meet: a failure recorded from now on is this session's
+            from studio.core.training.rank_failures import clear
+            clear(run.path)
     else:
         old = read_run(run.path) if resume and (run.path / "run.json").exists() else None
     if old and old.get("plugin", {}).get("id") not in (None, plugin.id):

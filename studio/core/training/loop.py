@@ -164,6 +164,7 @@ class TrainingLoop:
     def run(self) -> TrainResult:
         s = self.s
         status, reason = "done", ""
+        err: BaseException | None = None
         try:
             self.emit({"event": "start", "run_dir": str(s.run.path), "run_id": s.run.data.get("id", ""),
                        "plugin": s.plugin.id, "step": self.step, "max_steps": s.max_steps,
@@ -176,18 +177,24 @@ class TrainingLoop:
             if self.main and self.step > 0 and self.last_ckpt_step != self.step:
                 self._checkpoint()
         except NonFiniteError as exc:
+            err = exc
             status, reason = "failed", f"step {self.current}: {exc}; training stopped, the last good checkpoint is kept"
         except DiskFullError as exc:
+            err = exc
             status, reason = "failed", f"{exc.strerror or exc}; the previous checkpoint is kept"
         except KeyboardInterrupt:
             status, reason = "stopped", f"interrupted at step {self.step} (no final checkpoint)"
         except sqlite3.Error as exc:
+            err = exc
             full = "full" in str(exc).lower()
             status, reason = "failed", (f"no space left on device while writing {s.run.metrics_file}" if full
                                         else f"step {self.current}: metrics store error: {exc}")
         except Exception as exc:  # plugin code can raise anything; the run fails in words
             traceback.print_exc()
+            err = exc
             status, reason = "failed", f"step {self.current}: {type(exc).__name__}: {exc}"
+        if status == "failed" and s.dist.enabled:
+            reason = self._distributed_reason(reason, err)
         ckpt = latest_checkpoint(s.run.path) if self.main else None
         if self.main:
             try:
@@ -206,6 +213,14 @@ class TrainingLoop:
             traceback.print_exc()
         return TrainResult(s.run.path, status, reason, self.step, {**self.last_metrics, **self.last_val},
                            ckpt.path if ckpt else None)
+
+    def _distributed_reason(self, reason: str, err: BaseException | None) -> str:
+        """Record this process's failure for the others (before leaving the process group: a peer
+        learns of it only then); rank 0 reports the cause, whichever process it was in."""
+        from studio.core.training import rank_failures
+
+        own = rank_failures.record(self.s.run.path, self.s.dist.rank, self.current, reason, err)
+        return rank_failures.final_reason(self.s.run.path, own) if self.main else reason
 
     def _steps(self) -> tuple[str, str]:
         import torch

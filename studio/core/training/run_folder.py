@@ -4,7 +4,8 @@
 checkpoint and at most once a second while training, so a reader always sees
 a whole file whose ``step`` is the last completed step. A run whose
 ``run.json`` says running/paused but whose trainer process is gone is
-reported as failed by :func:`effective_status`.
+reported as failed by :func:`effective_status` (under torchrun, with the reason a
+failed process left in ``failed-rank-<r>.json``).
 """
 from __future__ import annotations
 
@@ -70,12 +71,26 @@ def pid_alive(pid: int | None, host: str | None = None) -> bool | None:
         return True
 
 
-def effective_status(run: dict[str, Any]) -> tuple[str, str]:
-    """(status, reason), turning a running run whose trainer vanished into failed."""
+def effective_status(run: dict[str, Any], folder: str | Path | None = None) -> tuple[str, str]:
+    """(status, reason), turning a running run whose trainer vanished into failed.
+
+    Given the run's ``folder``, a torchrun run whose rank 0 vanished names the process
+    that failed first and why (``failed-rank-<r>.json``, see ``rank_failures``).
+    """
     status, reason = run.get("status", "created"), run.get("reason", "") or ""
     if status in ("running", "paused") and pid_alive(run.get("pid"), run.get("host")) is False:
-        return "failed", f"the trainer process ended unexpectedly at step {run.get('step', 0)}"
+        return "failed", _vanished_reason(run, folder)
     return status, reason
+
+
+def _vanished_reason(run: dict[str, Any], folder: str | Path | None) -> str:
+    step = run.get("step", 0)
+    if folder is not None and int(run.get("world_size") or 1) > 1:
+        from studio.core.training.rank_failures import stale_reason
+        found = stale_reason(folder, step)
+        if found:
+            return found
+    return f"the trainer process ended unexpectedly at step {step}"
 
 
 class RunFolder:
@@ -176,6 +191,10 @@ def mark_failed_if_active(folder: str | Path, reason: str, run_id: str | None = 
         return False
     if run.get("status") not in ACTIVE or (run_id and run.get("id") != run_id):
         return False
+    if int(run.get("world_size") or 1) > 1:  # torchrun: a process that recorded why it failed beats "gone"
+        from studio.core.training.rank_failures import describe, root_cause
+        cause = root_cause(folder)
+        reason = describe(cause) if cause else reason
     run.update(status="failed", reason=reason, updated=time.time())
     atomic_write_json(Path(folder) / RUN_FILE, run)
     return True

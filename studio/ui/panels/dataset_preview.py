@@ -1,29 +1,47 @@
-"""Previews of a dataset: thumbnail grid (images), piano-roll strips (melodies), an excerpt (text)."""
+"""Previews of a dataset: thumbnail grid (images), piano-roll strips (melodies), an excerpt (text).
+
+The pictures are drawn in the palette's colours (the pane's Window colour around them) and
+drawn again when the theme changes, so neither theme shows a block of the other one.
+"""
 from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen, QPixmap
+from PySide6.QtGui import QColor, QFont, QGuiApplication, QImage, QPainter, QPalette, QPen, QPixmap
 from PySide6.QtWidgets import QLabel, QPlainTextEdit, QScrollArea, QStackedWidget, QVBoxLayout, QWidget
 
 from studio.core.audio.events import HOLD, events_to_notes
 from studio.core.datasets.preview import DatasetPreview
+from studio.ui.theme import follow
 
 THUMB = 64
 ROLL_HEIGHT = 56
+#: piano-roll strip colours by theme (dark?): two bar shades, notes
+ROLL_COLOURS = {False: ("#f6f7f9", "#e9ebef", "#1f77c4"), True: ("#2c313c", "#262a33", "#5fb3f9")}
 
 
-def thumbnail_grid(images: np.ndarray, columns: int = 6, labels: list[str] | None = None) -> QImage:
-    """One image with the first pictures laid out in a grid (labels under each, when given)."""
+def _palette(palette: QPalette | None) -> QPalette:
+    return palette if palette is not None else QGuiApplication.palette()
+
+
+def _is_dark(pal: QPalette) -> bool:
+    return pal.color(QPalette.ColorRole.Window).lightness() < 128
+
+
+def thumbnail_grid(images: np.ndarray, columns: int = 6, labels: list[str] | None = None,
+                   palette: QPalette | None = None) -> QImage:
+    """One image with the first pictures laid out in a grid (labels under each, when given),
+    on ``palette``'s Window colour (default: the application's palette)."""
+    pal = _palette(palette)
     n = len(images)
     rows = max(1, (n + columns - 1) // columns)
     label_h = 14 if labels else 0
     cell_w, cell_h = THUMB + 6, THUMB + 6 + label_h
     out = QImage(columns * cell_w, rows * cell_h, QImage.Format.Format_RGB32)
-    out.fill(QColor("#2b2b2b"))
+    out.fill(pal.color(QPalette.ColorRole.Window))
     p = QPainter(out)
     p.setFont(QFont("Sans", 7))
-    p.setPen(QColor("#dddddd"))
+    p.setPen(pal.color(QPalette.ColorRole.WindowText))
     for i, img in enumerate(images):
         hwc = np.ascontiguousarray(np.transpose(img, (1, 2, 0)))
         if hwc.shape[2] == 1:
@@ -38,21 +56,24 @@ def thumbnail_grid(images: np.ndarray, columns: int = 6, labels: list[str] | Non
     return out
 
 
-def piano_roll_strips(phrases: np.ndarray, min_pitch: int) -> QImage:
-    """Each phrase as a strip: bars shaded, notes as bars at their pitch (range fitted per strip)."""
+def piano_roll_strips(phrases: np.ndarray, min_pitch: int, palette: QPalette | None = None) -> QImage:
+    """Each phrase as a strip: bars shaded, notes as bars at their pitch (range fitted per strip),
+    in ``palette``'s colours (default: the application's palette)."""
+    pal = _palette(palette)
+    bar_a, bar_b, note_colour = (QColor(c) for c in ROLL_COLOURS[_is_dark(pal)])
     n, length = phrases.shape
     cell = max(3, min(16, 480 // max(1, length)))  # about 480 px wide whatever the phrase length
     width = length * cell + 8
     label_h = 13
     out = QImage(width, n * (ROLL_HEIGHT + label_h + 6) + 4, QImage.Format.Format_RGB32)
-    out.fill(QColor("#20232a"))
+    out.fill(pal.color(QPalette.ColorRole.Window))
     p = QPainter(out)
     p.setFont(QFont("Sans", 7))
     for k, row in enumerate(phrases):
         caption_top = 4 + k * (ROLL_HEIGHT + label_h + 6)
         top = caption_top + label_h
         for bar in range(0, length, 16):  # alternate bar shading
-            shade = QColor("#2c313c") if (bar // 16) % 2 == 0 else QColor("#262a33")
+            shade = bar_a if (bar // 16) % 2 == 0 else bar_b
             p.fillRect(QRectF(4 + bar * cell, top, 16 * cell, ROLL_HEIGHT), shade)
         notes = events_to_notes([int(e) for e in row], min_pitch)
         if not notes:
@@ -64,8 +85,8 @@ def piano_roll_strips(phrases: np.ndarray, min_pitch: int) -> QImage:
         for note in notes:
             y = top + ROLL_HEIGHT - 4 - (note.pitch - lo) / span * (ROLL_HEIGHT - 10)
             p.fillRect(QRectF(4 + note.start * cell, y - 3, max(2, note.duration * cell - 1), 5),
-                       QColor("#5fb3f9"))
-        p.setPen(QPen(QColor("#aab2c0")))
+                       note_colour)
+        p.setPen(QPen(pal.color(QPalette.ColorRole.WindowText)))
         holds = int((row == HOLD).sum())
         p.drawText(QRectF(6, caption_top, width - 12, label_h), Qt.AlignmentFlag.AlignLeft,
                    f"phrase {k + 1}: {len(notes)} notes, pitches {min(n.pitch for n in notes)}–"
@@ -103,9 +124,16 @@ class DatasetPreviewView(QStackedWidget):
         lay.addWidget(self.body, 1)
         self.addWidget(self.empty)
         self.addWidget(holder)
+        self._shown: DatasetPreview | None = None
+        follow(self.apply_theme)  # the pictures are drawn in the palette's colours: redraw on a change
+
+    def apply_theme(self, _dark: bool) -> None:
+        if self._shown is not None and self.currentIndex() == 1:
+            self.show_preview(self._shown)
 
     def clear(self, message: str = "Select a dataset to preview it, or import one.") -> None:
         self.empty.setText(message)
+        self._shown = None
         self.setCurrentIndex(0)
 
     def show_preview(self, pv: DatasetPreview) -> None:
@@ -127,4 +155,5 @@ class DatasetPreviewView(QStackedWidget):
         else:
             self.clear(f"{pv.title}: nothing to preview")
             return
+        self._shown = pv
         self.setCurrentIndex(1)

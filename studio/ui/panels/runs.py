@@ -152,7 +152,7 @@ class RunsPanel(QWidget):
             if run is None:
                 status, reason, run = "missing", f"{path} holds no readable {RUN_FILE}", {}
             else:
-                status, reason = effective_status(run)
+                status, reason = effective_status(run, path)
             step = int(run.get("step", 0) or 0)
             row = (status, reason, step, run.get("max_steps"), run.get("updated"), (run.get("plugin") or {}).get("id"))
             if self._shown.get(_key(path)) == row:
