@@ -44,7 +44,7 @@ def test_engine_defaults_are_the_dcgan_recipe():
     from plugins.dcgan import plugin
     from studio.core.training.settings import split_settings
     engine, config = split_settings(plugin, {})
-    assert (engine.lr, engine.beta1, engine.batch_size) == (5e-4, 0.0, 64)
+    assert (engine.lr, engine.beta1, engine.batch_size) == (1e-3, 0.0, 64)
     assert engine.optim_settings().betas == (0.0, 0.999)
     engine, _ = split_settings(plugin, {"beta1": "0.9"})  # the user's setting wins
     assert engine.beta1 == 0.9
