@@ -2,15 +2,17 @@
 
     studio interpolate --run R --out PATH --steps N [--from SEED | --from-file A] [--to SEED | --to-file B]
                        [--method lerp|slerp] [--format gif|mp4|png|mid|wav] [--fps F] [--checkpoint C]
-                       [--soundtrack MELODY_RUN [--bpm BPM]] [--json]
+                       [--soundtrack MELODY_RUN [--bpm BPM] [--hold]] [--json]
 
 The ends of the walk are seeds, or the user's own files (images for an image model, MIDI/ABC/
 MusicXML for a melody model) placed in latent space by the model's encoder (``encode`` capability).
 Images: GIF, MP4, or PNG (a ``.png`` path gives one strip of all frames; a folder, one file per
 frame). Melodies: MIDI (one phrase per step) or WAV. The format follows the extension of
 ``--out`` unless ``--format`` says otherwise. ``--soundtrack`` (MP4 only) walks a melody run from
-the same seeds over the same steps and plays phrase k under picture k (see
-``studio.core.latent.soundtrack``: the frame rate is adjusted so both last equally long).
+the same seeds over the same steps: picture k is on screen exactly when phrase k starts, and the
+pictures glide to the next one during the phrase, one decoded latent per video frame (``--hold``
+holds each picture for its phrase instead). See ``studio.core.latent.soundtrack``: the frame rate
+is adjusted so every phrase starts on a frame and both streams last equally long.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import tempfile
 from pathlib import Path
 
 FORMATS = ("gif", "mp4", "png", "mid", "wav")
+DECODE_BATCH = 64  # video frames per decoder call for a --soundtrack glide (bounded memory, few calls)
 
 
 def add_arguments(p) -> None:
@@ -38,6 +41,9 @@ def add_arguments(p) -> None:
     p.add_argument("--soundtrack", default=None, metavar="MELODY_RUN",
                    help="MP4 only: a melody run with a latent space walks from the same seeds; its phrases are the sound")
     p.add_argument("--bpm", type=float, default=120.0, help="tempo of the --soundtrack phrases (default 120)")
+    p.add_argument("--hold", action="store_true",
+                   help="with --soundtrack: hold each picture for its whole phrase (a slideshow) instead of gliding "
+                        "smoothly from one picture to the next in time with the music")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
 
@@ -100,16 +106,19 @@ def _soundtrack(args, steps: int):
     return p, render_soundtrack(events, p, min_pitch), prov
 
 
-def _write_mp4_with_sound(target: Path, frames, p, audio, prov) -> Path:
+def _write_mp4_with_sound(target: Path, decoder, z, p, audio, prov, method: str, hold: bool) -> Path:
+    """Frames streamed to the writer batch by batch: glided in-betweens, or each picture held."""
     import soundfile as sf
 
-    from studio.core.latent.soundtrack import SAMPLE_RATE, hold_frames
-    from studio.core.latent.walk_export import write_mp4
+    from studio.core.latent.soundtrack import SAMPLE_RATE, glide_batches, held_batches
+    from studio.core.latent.walk_export import to_uint8_hwc, write_mp4_stream
 
+    batches = (held_batches(to_uint8_hwc(decoder.decode(z)), p) if hold
+               else glide_batches(decoder, z, p, method, batch=DECODE_BATCH))
     with tempfile.TemporaryDirectory(prefix="studio-soundtrack-") as tmp:
         wav = os.path.join(tmp, "soundtrack.wav")
         sf.write(wav, audio, SAMPLE_RATE, subtype="PCM_16")
-        return write_mp4(target, hold_frames(frames, p), p.fps, audio_path=wav, provenance=prov)
+        return write_mp4_stream(target, batches, p.fps, audio_path=wav, provenance=prov)
 
 
 def run(args) -> int:
@@ -141,17 +150,21 @@ def run(args) -> int:
         raise CommandError(f"{args.out}: {fmt} does not suit a {decoder.modality} model; use {', '.join(wanted)}", 2)
     if args.soundtrack and fmt != "mp4":
         raise CommandError(f"{args.out}: --soundtrack needs an MP4 output of an image walk (got {fmt})", 2)
+    if args.hold and not args.soundtrack:
+        raise CommandError("--hold only applies with --soundtrack (it holds each picture for its phrase)", 2)
     a, a_label, a_code = _end(model, plugin, args, "from")
     b, b_label, b_code = _end(model, plugin, args, "to")
     z = walk_between(a, b, args.steps, args.method)
-    out = decoder.decode(z)
     prov = {"plugin": getattr(plugin, "id", ""), "run": str(args.run), "checkpoint": str(info.path),
             "method": args.method, "steps": args.steps}
     for which, code in (("from", a_code), ("to", b_code)):  # file names only, never their content
         prov.update({f"{which}_file": code.name} if code else {f"{which}_seed": getattr(args, f"{which}_seed")})
     sound = _soundtrack(args, args.steps) if args.soundtrack else None
     if sound:
-        prov["soundtrack"] = sound[2]
+        prov["soundtrack"] = {**sound[2], "motion": "hold" if args.hold else "glide",
+                              "keyframe": "on the first frame of its phrase"}
+    # the soundtrack MP4 decodes its own frames, batch by batch, as it writes them
+    out = None if sound else decoder.decode(z)
     target = Path(args.out)
     min_pitch = int(getattr(getattr(model, "spec", None), "min_pitch", 0) or 36)
     fps = args.fps
@@ -160,7 +173,7 @@ def run(args) -> int:
         written = write_gif(target, frames, args.fps, scale=max(1, 128 // frames.shape[1]), provenance=prov)
     elif fmt == "mp4" and sound:
         fps = sound[0].fps
-        written = _write_mp4_with_sound(target, to_uint8_hwc(out), sound[0], sound[1], prov)
+        written = _write_mp4_with_sound(target, decoder, z, sound[0], sound[1], prov, args.method, args.hold)
     elif fmt == "mp4":
         written = write_mp4(target, to_uint8_hwc(out), args.fps, provenance=prov)
     elif fmt == "png" and target.suffix.lower() == ".png":
@@ -177,13 +190,14 @@ def run(args) -> int:
               "from": args.from_seed, "to": args.to_seed, "from_file": a_code.name if a_code else None,
               "to_file": b_code.name if b_code else None, "notes": notes, "plugin": prov["plugin"],
               "checkpoint": prov["checkpoint"], "modality": decoder.modality, "latent_dim": decoder.latent_dim,
-              "fps": fps, "soundtrack": sound[2] if sound else None,
+              "fps": fps, "soundtrack": prov["soundtrack"] if sound else None,
               "start_end_distance": float(np.linalg.norm(z[-1] - z[0]))}
     if args.json:
         emit_json(result)
     else:
         for n in notes:
             print(f"note: {n}")
-        extra = f", soundtrack {args.soundtrack} at {fps:.3g} fps" if sound else ""
+        extra = (f", soundtrack {args.soundtrack}, {sound[0].frames} frames at {fps:.3g} fps"
+                 f"{' held' if args.hold else ' gliding'}") if sound else ""
         print(f"wrote {written} ({len(z)} steps, {args.method}, {a_label} -> {b_label}{extra})")
     return 0

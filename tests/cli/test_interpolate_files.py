@@ -249,3 +249,130 @@ def test_soundtrack_plan_holds_each_picture_for_one_phrase_and_the_audio_fits_ex
     with pytest.raises(ValueError, match="tempo"):
         plan(3, 32, bpm=5)
     assert SAMPLE_RATE == 44100
+
+
+# -- smooth soundtrack walks: pictures glide between keyframes in time with the phrases -----------
+def _video_frames(path: Path) -> np.ndarray:
+    """All frames of an MP4 read back with imageio, shrunk to the model's 32x32 grey (float 0..255)."""
+    import imageio.v2 as iio2
+
+    with iio2.get_reader(str(path), "ffmpeg") as reader:
+        frames = np.stack([np.asarray(f, np.float32) for f in reader])
+    n, h, w, _ = frames.shape
+    return frames.mean(axis=3).reshape(n, 32, h // 32, 32, w // 32).mean(axis=(2, 4))
+
+
+def _distinct(frames: np.ndarray, level: float = 0.5) -> int:
+    """Runs of visibly different frames: a held picture counts once, whatever codec noise it has."""
+    return 1 + int(np.sum(np.abs(np.diff(frames, axis=0)).mean(axis=(1, 2)) > level))
+
+
+def _keyframes(env, steps: int, method: str) -> tuple[np.ndarray, np.ndarray]:
+    """(latents, 32x32 grey pictures 0..255) of the walk's steps, decoded as the CLI does."""
+    from studio.core.latent import walk_between
+    from studio.core.latent.from_files import encode_file
+    from studio.core.latent_decoder import TorchDecoder
+    from studio.core.training.checkpoints import load_model
+
+    model, plugin, _ = load_model(env["vae"])
+    a, b = (encode_file(model, env[k], plugin=plugin, run_dir=env["vae"]).vector for k in ("A", "B"))
+    z = walk_between(a, b, steps, method)
+    pictures = TorchDecoder(model).decode(z)[:, 0]
+    return z, (np.clip(pictures, 0, 1) * 255.0 + 0.5).astype(np.uint8).astype(np.float32)
+
+
+@pytest.mark.parametrize("method", ["slerp", "lerp"])
+def test_soundtrack_mp4_glides_and_reaches_each_keyframe_as_its_phrase_starts(env, tmp_path, capsys, method):
+    from studio.core.export import read_provenance
+
+    steps, per_phrase = 4, 12                       # 240 bpm: 2 s phrases, 6 fps -> 12 frames each
+    args = ["interpolate", "--run", env["vae"], "--from-file", env["A"], "--to-file", env["B"], "--steps", steps,
+            "--soundtrack", env["mvae"], "--bpm", 240, "--fps", 6, "--method", method, "--json"]
+    out = tmp_path / "glide.mp4"
+    assert cli(*args, "--out", out) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["soundtrack"]["frames_per_step"] == per_phrase and res["soundtrack"]["motion"] == "glide"
+    video = _video_frames(out)
+    assert len(video) == steps * per_phrase
+    assert _distinct(video) >= 3 * steps            # moving pictures, not one per phrase
+    _, keys = _keyframes(env, steps, method)
+    for k in range(steps):                          # keyframe k is on screen exactly when phrase k starts
+        frame = video[k * per_phrase]
+        assert _mse(frame, keys[k]) < 4.0, f"phrase {k}"   # codec noise is ~0.5
+        others = [_mse(video[k * per_phrase + d], keys[k]) for d in (-3, 3) if 0 <= k * per_phrase + d < len(video)]
+        if k < steps - 1:                           # (the last phrase rests on the end picture)
+            assert all(_mse(frame, keys[k]) < o for o in others), f"phrase {k} peaks off its start"
+    assert abs(_audio_seconds(out) - imageio_ffmpeg_secs(out)) < 0.2
+    recipe = read_provenance(out)
+    assert recipe["run"]["id"] == "vae-run" and recipe["latent"]["soundtrack"]["run_id"] == "mvae-run"
+    assert recipe["latent"]["method"] == method
+    again = tmp_path / "again.mp4"                  # same inputs, same pictures
+    assert cli(*args, "--out", again) == 0
+    assert np.array_equal(_video_frames(again), video)
+
+
+def imageio_ffmpeg_secs(path: Path) -> float:
+    import imageio_ffmpeg
+    return imageio_ffmpeg.count_frames_and_secs(str(path))[1]
+
+
+def test_hold_keeps_the_slideshow_and_needs_a_soundtrack(env, tmp_path, capsys):
+    out = tmp_path / "held.mp4"
+    assert cli("interpolate", "--run", env["vae"], "--from-file", env["A"], "--to-file", env["B"], "--steps", 4,
+               "--soundtrack", env["mvae"], "--bpm", 240, "--fps", 6, "--hold", "--out", out, "--json") == 0
+    assert json.loads(capsys.readouterr().out)["soundtrack"]["motion"] == "hold"
+    video = _video_frames(out)
+    assert len(video) == 48 and _distinct(video) <= 4
+    _, keys = _keyframes(env, 4, "slerp")
+    assert all(_mse(video[k * 12 + 11], keys[k]) < 4.0 for k in range(4))   # still picture k at the phrase end
+    assert abs(_audio_seconds(out) - imageio_ffmpeg_secs(out)) < 0.2
+    assert cli("interpolate", "--run", env["vae"], "--steps", 3, "--hold", "--out", tmp_path / "h.mp4") == 2
+    assert "--hold only applies with --soundtrack" in capsys.readouterr().err
+
+
+def test_glide_latents_hit_keyframes_follow_the_walk_and_come_in_bounded_batches():
+    from studio.core.latent import seed_vector, walk_between
+    from studio.core.latent.soundtrack import glide_latents, keyframe_indices, plan
+
+    p = plan(3, 32, bpm=240, fps=5)                  # 2 s phrases, 10 frames each
+    a, b = seed_vector(0, 6), seed_vector(1, 6)
+    for method in ("slerp", "lerp"):
+        keys = walk_between(a, b, 3, method)
+        batches = list(glide_latents(keys, p, method, batch=7))
+        assert [len(x) for x in batches] == [7, 7, 7, 7, 2]
+        z = np.concatenate(batches)
+        assert len(z) == p.frames == 30
+        assert keyframe_indices(p) == [0, 10, 20]
+        assert all(np.array_equal(z[i], keys[k]) for k, i in enumerate(keyframe_indices(p)))
+        fine = walk_between(a, b, 21, method)        # the same walk sampled at every video frame
+        np.testing.assert_allclose(z[:21], fine, atol=1e-5)
+        assert np.array_equal(z[20:], np.repeat(keys[-1:], 10, axis=0))   # the last phrase rests
+    with pytest.raises(ValueError, match="expected 3 keyframes"):
+        next(glide_latents(keys[:2], p))
+
+
+def test_write_mp4_stream_sends_batches_as_they_come_without_holding_them(tmp_path):
+    import tracemalloc
+
+    import imageio_ffmpeg
+
+    from studio.core.latent.walk_export import write_mp4_stream
+
+    n_batches, size = 40, 64                         # 2,560 frames of 64x64: 31 MB if all were kept
+
+    def batches():
+        for i in range(n_batches):
+            yield np.full((64, size, size, 3), (i * 5) % 256, np.uint8)
+
+    tracemalloc.start()
+    try:
+        out = write_mp4_stream(tmp_path / "long.mp4", batches(), fps=30, min_size=size,
+                               provenance={"plugin": "vae", "run": "r", "method": "lerp"})
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert imageio_ffmpeg.count_frames_and_secs(str(out))[0] == n_batches * 64
+    assert peak < 8 * 2 ** 20, f"peak {peak / 2 ** 20:.1f} MiB"
+    with pytest.raises(ValueError, match="at least one frame"):
+        write_mp4_stream(tmp_path / "empty.mp4", iter(()), fps=30)
+    assert not (tmp_path / "empty.mp4").exists()
