@@ -17,6 +17,8 @@ plugin = ModelPlugin(
     # without R1 and beta1 0.5); 2e-3 0.859, but 4e-3 for the generator is a risk on other data.
     # The user's settings still win.
     engine_defaults={"lr": 1e-3, "beta1": 0.0, "batch_size": 64},
+    # runs of 1.2 and before were trained without R1 (and with a batch-norm discriminator)
+    recorded_defaults={"r1_gamma": 0.0},
     description="DCGAN-style generator and discriminator (32/64/128 px): sharp samples; non-saturating / "
                 "hinge / WGAN-GP losses, R1 penalty, optional spectral norm and DiffAugment, EMA generator.",
 )

@@ -204,3 +204,30 @@ def test_r1_penalty_keeps_the_discriminator_smooth_on_real_images(data):
     assert not any("r1" in h for h in histories[0.0])
     # the penalised discriminator's slope at the real images is much flatter
     assert norms[10.0] < 0.5 * norms[0.0], norms
+
+
+def test_runs_of_older_versions_load_and_resume_as_trained(data, tmp_path):
+    """A 1.2 run (no r1_gamma recorded, batch-norm discriminator) keeps working after R1 became the default."""
+    import json
+
+    from studio.core.training.checkpoints import load_model
+    from studio.core.training.engine import train as engine_train
+
+    run = tmp_path / "old-run"
+    small = {k: str(v) for k, v in SMALL.items()}
+    first = engine_train("dcgan", data, run, steps=2, device="cpu",
+                         settings={**small, "r1_gamma": "0", "batch_size": "8", "threads": "1"})
+    assert first.status == "done"
+    for f in [run / "run.json", *sorted((run / "checkpoints").glob("*.json"))]:  # as 1.2 wrote them
+        record = json.loads(f.read_text())
+        record["config"].pop("r1_gamma")
+        f.write_text(json.dumps(record))
+    model, _, info = load_model(run)
+    assert model.config.r1_gamma == 0.0 and info.step == 2
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in model.discriminator.modules())
+    resumed = engine_train("dcgan", data, run, steps=4, device="cpu", resume=True)
+    assert resumed.status == "done" and resumed.step == 4, resumed.reason
+    # a new run takes the new default
+    fresh = engine_train("dcgan", data, tmp_path / "new-run", steps=1, device="cpu",
+                         settings={**small, "batch_size": "8", "threads": "1"})
+    assert load_model(fresh.run_dir)[0].config.r1_gamma == 0.5

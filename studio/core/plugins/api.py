@@ -178,6 +178,18 @@ class ModelPlugin:
     #: Engine settings this model trains best with, e.g. ``{"lr": 2e-4, "beta1": 0.5}``
     #: (keys of ``studio.core.training.settings.EngineSettings``); the user's ``--set`` wins.
     engine_defaults: dict[str, Any] = field(default_factory=dict)
+    #: Values for Config keys that a recorded config (a run or checkpoint of an older version)
+    #: lacks because the key did not exist yet: the behaviour it was trained with, e.g.
+    #: ``{"r1_gamma": 0.0}`` when a new version turns a penalty on by default.
+    recorded_defaults: dict[str, Any] = field(default_factory=dict)
+
+    def recorded_config(self, values: dict[str, Any] | None) -> dict[str, Any]:
+        """A recorded config with the keys it predates filled as they were (see ``recorded_defaults``)."""
+        values = dict(values or {})
+        if values:  # an empty record is no record: new defaults apply
+            for key, value in self.recorded_defaults.items():
+                values.setdefault(key, value)
+        return values
 
     def validate(self) -> None:
         """Raise ``ValueError`` with a readable reason when the declaration is inconsistent."""
@@ -196,6 +208,9 @@ class ModelPlugin:
             raise ValueError(f"Config needs defaults for every field ({exc})") from exc
         if not callable(self.build):
             raise ValueError("build must be callable")
+        names = {f.name for f in dataclasses.fields(self.Config)}
+        if set(self.recorded_defaults) - names:
+            raise ValueError(f"recorded_defaults names unknown settings {sorted(set(self.recorded_defaults) - names)}")
 
 
 # The model side of the contract lives in studio.core.plugins.model (it imports torch).

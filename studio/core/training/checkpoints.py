@@ -269,7 +269,7 @@ def load_model(run_dir: str | Path, checkpoint: Any = None, device: str = "cpu",
     if plugin is None:
         from studio.core.plugins.registry import get_plugin
         plugin = get_plugin(sidecar.get("plugin", {}).get("id", ""))
-    config = config_from_dict(plugin.Config, sidecar.get("config", {}), strict=False)
+    config = config_from_dict(plugin.Config, plugin.recorded_config(sidecar.get("config")), strict=False)
     spec = DataSpec.from_dict(sidecar.get("data_spec", {}))
     model = plugin.build(config, spec)
     try:

@@ -187,10 +187,11 @@ def _setup(plugin_or_id, data, run: RunFolder, steps, minutes, device, seed, use
     warnings: list[str] = []
     if old and old.get("dataset", {}).get("fingerprint") not in (None, "", fingerprint):
         warnings.append("the dataset differs from the one this run started with (fingerprint changed)")
-    engine, config = split_settings(plugin, user, base_config=(old or {}).get("config"),
+    recorded = plugin.recorded_config((old or {}).get("config")) if old else None
+    engine, config = split_settings(plugin, user, base_config=recorded,
                                     base_engine=(old or {}).get("engine"))
     if old:
-        _check_config_unchanged(old.get("config", {}), config, plugin, user)
+        _check_config_unchanged(recorded or {}, config, plugin, user)
     if "seed" not in user:
         engine.seed = int(seed if seed is not None else (old or {}).get("seed", engine.seed))
     if steps is None and minutes is None:
