@@ -74,17 +74,23 @@ def test_the_two_checkpoints_differ(made):
         assert any(not torch.equal(old[k], new[k]) for k in old), f"{run}: training did not change the weights"
 
 
-def test_a_restored_melody_opens_its_recorded_checkpoint(qtbot, window, made, answer, tmp_path):  # noqa: F811
-    recipe = read_provenance(made["wav"])
+def restored_panel(qtbot, window, path, key: str, shot: str):
+    """Drop ``path`` on the window and wait for panel ``key`` to hold the recorded (older) checkpoint."""
+    recipe = read_provenance(path)
     assert recipe["checkpoint"]["step"] == OLD
-    drop(qtbot, window, made["wav"])
+    drop(qtbot, window, path)
     qtbot.waitUntil(lambda: window.restore_drop.last is not None, timeout=10_000)
+    panel = window.panels[key]
+    qtbot.waitUntil(lambda: panel.model is not None and not panel.loading(), timeout=60_000)
+    assert panel.checkpoint_step == OLD and f"step {OLD}" in panel.model_label.text()
+    assert "restored file's checkpoint" in panel.model_label.text()
+    save_widget(panel, shot)
+    return panel, recipe
+
+
+def test_a_restored_melody_opens_its_recorded_checkpoint(qtbot, window, made, answer, tmp_path):  # noqa: F811
+    melody, recipe = restored_panel(qtbot, window, made["wav"], "melody", "restore_checkpoint_melody")
     assert "restoring opens this very checkpoint" in answer.seen[0]["rows"]["Checkpoint"]
-    melody = window.panels["melody"]
-    qtbot.waitUntil(lambda: melody.model is not None and not melody.loading(), timeout=60_000)
-    assert melody.checkpoint_step == OLD and f"step {OLD}" in melody.model_label.text()
-    assert "restored file's checkpoint" in melody.model_label.text()
-    save_widget(melody, "restore_checkpoint_melody")
     assert same_weights(melody.model, weights(made["melody"], OLD))
     assert melody.seed.value() == 11 and melody.top_k.value() == 5
     # a variation generated now, exported, names the recorded checkpoint
@@ -99,15 +105,7 @@ def test_a_restored_melody_opens_its_recorded_checkpoint(qtbot, window, made, an
 
 
 def test_a_restored_text_opens_its_recorded_checkpoint(qtbot, window, made, answer, tmp_path):  # noqa: F811
-    recipe = read_provenance(made["txt"])
-    assert recipe["checkpoint"]["step"] == OLD
-    drop(qtbot, window, made["txt"])
-    qtbot.waitUntil(lambda: window.restore_drop.last is not None, timeout=10_000)
-    text = window.panels["text"]
-    qtbot.waitUntil(lambda: text.model is not None and not text.loading(), timeout=60_000)
-    assert text.checkpoint_step == OLD and f"step {OLD}" in text.model_label.text()
-    assert "restored file's checkpoint" in text.model_label.text()
-    save_widget(text, "restore_checkpoint_text")
+    text, recipe = restored_panel(qtbot, window, made["txt"], "text", "restore_checkpoint_text")
     assert same_weights(text.model, weights(made["text"], OLD))
     with qtbot.waitSignal(text.jobs.finished, timeout=30_000):
         text.generate_button.click()
