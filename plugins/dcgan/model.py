@@ -53,7 +53,8 @@ class Config:
     # The discriminator soon wins on small data (its scores run to +2/-3); a faster generator keeps up:
     # on the digits benchmark at 3,600 steps, judge confidence 0.776 with 2x against 0.730 with 1x
     # (4x: 0.765; 2x with a half-speed discriminator: 0.735), single runs of
-    # `benchmarks/image_quality.py --plugin dcgan --steps 3600 --threads 1 --set g_lr_scale=...`.
+    # `benchmarks/image_quality.py --plugin dcgan --steps 3600 --threads 1 --set g_lr_scale=...`
+    # (1.2 settings). With R1 0.5 and beta1 0 it still pays: 0.842 with 2x against 0.779 with 1x.
     g_lr_scale: float = param(2.0, label="Generator LR scale", min=0.001, max=10.0, log=True,
                               help="Generator learning rate = the run's learning rate x this "
                                    "(2 by default: the generator catches up with the discriminator).")
