@@ -2,14 +2,16 @@
 
     studio interpolate --run R --out PATH --steps N [--from SEED | --from-file A] [--to SEED | --to-file B]
                        [--method lerp|slerp] [--format gif|mp4|png|mid|wav] [--fps F] [--checkpoint C]
-                       [--soundtrack MELODY_RUN [--bpm BPM] [--hold]] [--json]
+                       [--soundtrack MELODY_RUN [--bpm BPM] [--hold]
+                        [--soundtrack-from-file M] [--soundtrack-to-file M]] [--json]
 
 The ends of the walk are seeds, or the user's own files (images for an image model, MIDI/ABC/
 MusicXML for a melody model) placed in latent space by the model's encoder (``encode`` capability).
 Images: GIF, MP4, or PNG (a ``.png`` path gives one strip of all frames; a folder, one file per
 frame). Melodies: MIDI (one phrase per step) or WAV. The format follows the extension of
 ``--out`` unless ``--format`` says otherwise. ``--soundtrack`` (MP4 only) walks a melody run from
-the same seeds over the same steps: picture k is on screen exactly when phrase k starts, and the
+the same seeds (or from/to the user's melodies: ``--soundtrack-from-file``/``--soundtrack-to-file``)
+over the same steps: picture k is on screen exactly when phrase k starts, and the
 pictures glide to the next one during the phrase, one decoded latent per video frame (``--hold``
 holds each picture for its phrase instead). See ``studio.core.latent.soundtrack``: the frame rate
 is adjusted so every phrase starts on a frame and both streams last equally long.
@@ -40,6 +42,10 @@ def add_arguments(p) -> None:
     p.add_argument("--checkpoint", default=None, help='"latest" (default), "best", a step number or a file')
     p.add_argument("--soundtrack", default=None, metavar="MELODY_RUN",
                    help="MP4 only: a melody run with a latent space walks from the same seeds; its phrases are the sound")
+    p.add_argument("--soundtrack-from-file", default=None, metavar="MELODY_FILE",
+                   help="with --soundtrack: the music starts at your own melody (MIDI/ABC/MusicXML) instead of --from's seed")
+    p.add_argument("--soundtrack-to-file", default=None, metavar="MELODY_FILE",
+                   help="with --soundtrack: the music ends at your own melody (like --soundtrack-from-file)")
     p.add_argument("--bpm", type=float, default=120.0, help="tempo of the --soundtrack phrases (default 120)")
     p.add_argument("--hold", action="store_true",
                    help="with --soundtrack: hold each picture for its whole phrase (a slideshow) instead of gliding "
@@ -56,27 +62,30 @@ def _format(args, modality: str) -> str:
     return fmt
 
 
-def _end(model, plugin, args, which: str):
-    """(vector, label, FileCode or None) for one end of the walk: a file when given, else a seed."""
+def _end(model, plugin, args, which: str, prefix: str = "", run_dir=None):
+    """(vector, label, FileCode or None) for one end of the walk: a file when given, else a seed.
+
+    ``prefix`` "soundtrack_" reads the --soundtrack-from-file/--soundtrack-to-file ends (of the
+    melody run ``run_dir``); the seeds are the walk's own either way."""
     from studio.cli import CommandError
     from studio.core.latent import seed_vector
     from studio.core.latent.from_files import FileEncodeError, encode_file
 
-    path = getattr(args, f"{which}_file")
+    path = getattr(args, f"{prefix}{which}_file")
     if path is None:
         seed = getattr(args, f"{which}_seed")
         return seed_vector(seed, int(model.latent_dim)), f"seed {seed}", None
     try:
-        code = encode_file(model, path, plugin=plugin, run_dir=args.run)
+        code = encode_file(model, path, plugin=plugin, run_dir=run_dir or args.run)
     except FileEncodeError as exc:
-        raise CommandError(f"--{which}-file {exc}", 2) from None
+        raise CommandError(f"--{prefix.replace('_', '-')}{which}-file {exc}", 2) from None
     return code.vector, code.name, code
 
 
 def _soundtrack(args, steps: int):
     """(plan, audio, provenance) of the melody walk that accompanies an image walk."""
     from studio.cli import CommandError
-    from studio.core.latent import seed_vector, walk_between
+    from studio.core.latent import walk_between
     from studio.core.latent.soundtrack import plan, render_soundtrack
     from studio.core.latent.walk_export import run_identity
     from studio.core.latent_decoder import TorchDecoder
@@ -92,9 +101,8 @@ def _soundtrack(args, steps: int):
     decoder = TorchDecoder(model)
     if decoder.modality != "melody":
         raise CommandError(f"--soundtrack {args.soundtrack}: is an {decoder.modality} model; a melody run is needed", 2)
-    dim = decoder.latent_dim
-    events = decoder.decode(walk_between(seed_vector(args.from_seed, dim), seed_vector(args.to_seed, dim),
-                                         steps, args.method))
+    ends = [_end(model, plugin, args, which, "soundtrack_", args.soundtrack) for which in ("from", "to")]
+    events = decoder.decode(walk_between(ends[0][0], ends[1][0], steps, args.method))
     try:
         p = plan(steps, int(events.shape[1]), args.bpm, args.fps)
     except ValueError as exc:
@@ -102,7 +110,9 @@ def _soundtrack(args, steps: int):
     min_pitch = int(getattr(getattr(model, "spec", None), "min_pitch", 0) or 36)
     run_id, _ = run_identity(str(args.soundtrack))
     prov = {"run": str(args.soundtrack), "run_id": run_id, "plugin": getattr(plugin, "id", ""),
-            "checkpoint": str(info.path), "from_seed": args.from_seed, "to_seed": args.to_seed, **p.to_dict()}
+            "checkpoint": str(info.path), **p.to_dict()}
+    for which, (_, _, code) in zip(("from", "to"), ends):  # file names only, never their content
+        prov.update({f"{which}_file": code.name} if code else {f"{which}_seed": getattr(args, f"{which}_seed")})
     return p, render_soundtrack(events, p, min_pitch), prov
 
 
@@ -152,6 +162,9 @@ def run(args) -> int:
         raise CommandError(f"{args.out}: --soundtrack needs an MP4 output of an image walk (got {fmt})", 2)
     if args.hold and not args.soundtrack:
         raise CommandError("--hold only applies with --soundtrack (it holds each picture for its phrase)", 2)
+    if (args.soundtrack_from_file or args.soundtrack_to_file) and not args.soundtrack:
+        raise CommandError("--soundtrack-from-file/--soundtrack-to-file need --soundtrack MELODY_RUN "
+                           "(the melody model that places them)", 2)
     a, a_label, a_code = _end(model, plugin, args, "from")
     b, b_label, b_code = _end(model, plugin, args, "to")
     z = walk_between(a, b, args.steps, args.method)

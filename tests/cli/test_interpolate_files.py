@@ -269,7 +269,7 @@ def _distinct(frames: np.ndarray, level: float = 0.5) -> int:
 
 def _keyframes(env, steps: int, method: str) -> tuple[np.ndarray, np.ndarray]:
     """(latents, 32x32 grey pictures 0..255) of the walk's steps, decoded as the CLI does."""
-    from studio.core.latent import walk_between
+    from studio.core.latent import seed_vector, walk_between
     from studio.core.latent.from_files import encode_file
     from studio.core.latent_decoder import TorchDecoder
     from studio.core.training.checkpoints import load_model
@@ -376,3 +376,36 @@ def test_write_mp4_stream_sends_batches_as_they_come_without_holding_them(tmp_pa
     with pytest.raises(ValueError, match="at least one frame"):
         write_mp4_stream(tmp_path / "empty.mp4", iter(()), fps=30)
     assert not (tmp_path / "empty.mp4").exists()
+
+
+def test_the_soundtrack_can_morph_between_your_own_melodies(env, tmp_path, capsys, monkeypatch):
+    import studio.core.latent.soundtrack as soundtrack
+    from studio.core.export import read_provenance
+    from studio.core.latent import seed_vector, walk_between
+    from studio.core.latent.from_files import encode_file
+    from studio.core.latent_decoder import TorchDecoder
+    from studio.core.training.checkpoints import load_model
+
+    played = []
+    real_render = soundtrack.render_soundtrack
+    monkeypatch.setattr(soundtrack, "render_soundtrack",
+                        lambda events, *a, **k: played.append(np.asarray(events)) or real_render(events, *a, **k))
+    out = tmp_path / "walk.mp4"
+    assert cli("interpolate", "--run", env["vae"], "--from-file", env["A"], "--to-file", env["B"], "--steps", 3,
+               "--soundtrack", env["mvae"], "--soundtrack-from-file", env["midA"],
+               "--soundtrack-to-file", env["midB"], "--bpm", 240, "--fps", 6, "--out", out, "--json") == 0
+    capsys.readouterr()
+    sound = read_provenance(out)["latent"]["soundtrack"]
+    assert sound["from_file"] == "A.mid" and sound["to_file"] == "B.mid" and "from_seed" not in sound
+    # the phrases played are the melody model's walk from the first melody to the second
+    model, plugin, _ = load_model(env["mvae"])
+    a, b = (encode_file(model, env[k], plugin=plugin, run_dir=env["mvae"]).vector for k in ("midA", "midB"))
+    expected = np.asarray(TorchDecoder(model).decode(walk_between(a, b, 3, "slerp")))
+    assert len(played) == 1 and np.array_equal(played[0], expected)
+    dim = int(model.latent_dim)
+    from_seeds = np.asarray(TorchDecoder(model).decode(walk_between(seed_vector(0, dim), seed_vector(1, dim), 3, "slerp")))
+    assert not np.array_equal(played[0], from_seeds)   # the files, not the default seeds, set the music
+    # without a melody run the option has nothing to place the file with
+    assert cli("interpolate", "--run", env["vae"], "--steps", 3, "--soundtrack-from-file", env["midA"],
+               "--out", tmp_path / "x.mp4") == 2
+    assert "need --soundtrack MELODY_RUN" in capsys.readouterr().err
