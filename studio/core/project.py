@@ -40,6 +40,11 @@ def dumps(obj: dict[str, Any]) -> str:
     return "{\n" + ",\n".join(lines) + "\n}\n"
 
 
+def _backup_stamp(micros: int) -> str:
+    """``YYYYmmdd-HHMMSS-uuuuuu`` (local time) of a time in microseconds since the epoch."""
+    return time.strftime("%Y%m%d-%H%M%S", time.localtime(micros // 1_000_000)) + f"-{micros % 1_000_000:06d}"
+
+
 def list_backups(folder: str | Path) -> list[Path]:
     """Backups of a project's saves, newest first."""
     d = Path(folder) / BACKUPS_DIR
@@ -151,12 +156,14 @@ class Project:
                     return  # identical saves would push real history out of the five slots
             except (OSError, UnicodeDecodeError):
                 pass
-        stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{time.time_ns() // 1000 % 1_000_000:06d}"
-        target = self.backups_dir / f"project-{stamp}.json"
-        n = 0
+        # Names sort by time (newest first is how backups are offered), so the seconds and the
+        # microseconds come from one clock reading: two readings straddling a second once named a
+        # newer save older. A name taken already moves on by a microsecond, keeping the order.
+        micros = time.time_ns() // 1000
+        target = self.backups_dir / f"project-{_backup_stamp(micros)}.json"
         while target.exists():
-            n += 1
-            target = self.backups_dir / f"project-{stamp}-{n}.json"
+            micros += 1
+            target = self.backups_dir / f"project-{_backup_stamp(micros)}.json"
         atomic_write_text(target, text)
         for old in list_backups(self.folder)[BACKUPS_KEPT:]:
             old.unlink(missing_ok=True)

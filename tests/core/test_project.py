@@ -103,6 +103,24 @@ def test_the_last_five_saves_are_kept_as_backups(tmp_path):
     assert names == ["v7", "v6", "v5", "v4", "v3"]
 
 
+def test_backups_keep_save_order_across_a_second_boundary_and_within_one_microsecond(tmp_path, monkeypatch):
+    import time as real_time
+
+    import studio.core.project as project_mod
+
+    proj = Project.create(tmp_path / "p")
+    # (after the real create save) saves at :00.999999 and :01.000001, then two in the same microsecond
+    clock = iter([4_000_000_000_999_999_000, 4_000_000_001_000_001_000, 4_000_000_002_000_000_000,
+                  4_000_000_002_000_000_000])
+    monkeypatch.setattr(project_mod.time, "time_ns", lambda: next(clock))
+    for i in range(4):
+        proj.bookmarks.append({"name": f"save {i}"})
+        proj.save()
+    monkeypatch.setattr(project_mod.time, "time_ns", real_time.time_ns)
+    newest_first = [json.loads(b.read_text())["bookmarks"][-1]["name"] for b in list_backups(proj.folder)[:4]]
+    assert newest_first == ["save 3", "save 2", "save 1", "save 0"]
+
+
 def test_a_second_running_instance_is_refused_politely_and_a_killed_one_is_recovered(tmp_path):
     folder = Project.create(tmp_path / "p", name="Shared").folder
     child = _child("""
