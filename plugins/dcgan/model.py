@@ -171,11 +171,13 @@ class DCGAN(StudioModel):
         return self.config.d_lr_scale if group == "discriminator" else self.config.g_lr_scale
 
     def _d_loss(self, real: torch.Tensor, fake: torch.Tensor,
-                augmented: bool = True) -> tuple[torch.Tensor, dict[str, float]]:
+                training: bool = True) -> tuple[torch.Tensor, dict[str, float]]:
+        """Discriminator loss; ``training`` adds the augmentations and the lazy R1 penalty
+        (validation scores the plain images)."""
         kind = self.config.loss
-        if augmented and self.augment_policy:
+        if training and self.augment_policy:
             real, fake = augment(real, self.augment_policy), augment(fake, self.augment_policy)
-        r1 = augmented and self.config.r1_gamma > 0 and int(self.steps_done) % R1_EVERY == 0
+        r1 = training and self.config.r1_gamma > 0 and int(self.steps_done) % R1_EVERY == 0
         if r1:
             real = real.detach().requires_grad_(True)
         d_real, d_fake = self.discriminator(real), self.discriminator(fake)
@@ -268,7 +270,7 @@ class DCGAN(StudioModel):
     @torch.no_grad()
     def validation_step(self, batch: torch.Tensor) -> dict[str, float]:
         real = batch.to(self.device)
-        d_loss, _ = self._d_loss(real, self.generator_ema(self._z(len(real), real.device)), augmented=False)
+        d_loss, _ = self._d_loss(real, self.generator_ema(self._z(len(real), real.device)), training=False)
         return {"val_d_loss": float(d_loss), "val_diversity": self.diversity()}
 
     @torch.no_grad()

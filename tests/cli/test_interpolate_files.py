@@ -233,14 +233,14 @@ def test_mp4_with_a_melody_soundtrack_has_audio_as_long_as_the_video(env, tmp_pa
 
 
 def test_soundtrack_plan_holds_each_picture_for_one_phrase_and_the_audio_fits_exactly():
-    from studio.core.latent.soundtrack import SAMPLE_RATE, hold_frames, plan, render_soundtrack
+    from studio.core.latent.soundtrack import SAMPLE_RATE, held_batches, plan, render_soundtrack
 
     p = plan(4, 32, bpm=120, fps=10)          # 4 s phrases: 40 frames each at exactly 10 fps
     assert (p.frames_per_step, p.fps, p.seconds) == (40, 10.0, 16.0)
     q = plan(3, 32, bpm=100, fps=12)          # 4.8 s phrases: 58 frames, fps nudged to 58 / 4.8
     assert q.frames_per_step == 58 and q.fps == pytest.approx(58 / 4.8)
     frames = np.arange(3)[:, None, None, None] * np.ones((3, 2, 2, 3), np.uint8)
-    held = hold_frames(frames, q)
+    held = np.concatenate(list(held_batches(frames, q)))
     assert len(held) == 3 * 58 and held[57].max() == 0 and held[58].max() == 1
     events = np.array([_phrase(LOW), _phrase(HIGH), _phrase(LOW)])
     audio = render_soundtrack(events, q, min_pitch=48, sample_rate=8000)

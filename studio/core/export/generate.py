@@ -70,6 +70,15 @@ def source_for_run(run_dir: str | Path, info: Any) -> Source:
     return Source(run_id, str(run_path.resolve()), str(Path(ckpt).resolve()) if ckpt else None, step, sha)
 
 
+def run_source(run_dir: str | Path, plugin: Any, info: Any) -> dict[str, Any]:
+    """Where a loaded model came from, as plain values for the recipes of later exports (plugin,
+    run, checkpoint with its sha256). Hashes the checkpoint: call it off the UI thread."""
+    src = source_for_run(run_dir, info)
+    return {"plugin_id": plugin.id, "plugin_version": plugin.version, "run_id": src.run_id,
+            "run_path": src.run_path, "checkpoint_path": src.checkpoint_path,
+            "checkpoint_step": src.checkpoint_step, "checkpoint_sha256": src.checkpoint_sha256}
+
+
 def _resolve_format(req: GenerateRequest, modality: str) -> tuple[str, bool]:
     """(format, single_file): ``--out`` with a known extension is a file, otherwise a folder."""
     known = {e for v in FORMATS.values() for e in v} | set(ALIASES)

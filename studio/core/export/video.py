@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
@@ -57,11 +57,24 @@ def save_mp4(frames: Sequence[Any], path: str | Path, recipe: dict[str, Any] | N
              min_side: int = 256, audio: Any = None, sample_rate: int = 44100, quality: int = 7,
              overwrite: bool = False) -> Path:
     """An H.264 MP4 with the recipe in its metadata; ``audio`` (float array or a WAV path) adds an AAC track."""
+    return save_mp4_stream([frames], path, recipe, fps=fps, min_side=min_side, audio=audio,
+                           sample_rate=sample_rate, quality=quality, overwrite=overwrite)
+
+
+def save_mp4_stream(batches: Iterable[Sequence[Any]], path: str | Path, recipe: dict[str, Any] | None, *,
+                    fps: float = 12.0, min_side: int = 256, audio: Any = None, sample_rate: int = 44100,
+                    quality: int = 7, overwrite: bool = False) -> Path:
+    """``save_mp4`` from batches of frames sent to ffmpeg as they come (only one batch in memory,
+    so a long walk costs no more than a short one). Written to a temporary file next to ``path``
+    and moved into place when complete: a failure mid-way leaves no half file."""
     import imageio_ffmpeg
 
     path = check_target(path, overwrite)
-    frames_u8 = _frames(frames, min_side)
-    h, w = frames_u8[0].shape[:2]
+    it = iter(batches)
+    first = next(it, None)
+    frames_u8 = _frames(first if first is not None else [], min_side)
+    shape = frames_u8[0].shape
+    h, w = shape[:2]
     params: list[str] = []
     for key, value in mp4_tags(recipe).items():
         params += ["-metadata", f"{key}={value}"]
@@ -86,9 +99,17 @@ def save_mp4(frames: Sequence[Any], path: str | Path, recipe: dict[str, Any] | N
             output_params=params, audio_path=audio_path, audio_codec="aac" if audio_path else None,
             ffmpeg_log_level="error")
         writer.send(None)
-        for f in frames_u8:
-            writer.send(np.ascontiguousarray(f))
-        writer.close()
+        try:
+            pending: list[np.ndarray] | None = frames_u8
+            while pending is not None:
+                for f in pending:
+                    if f.shape != shape:
+                        raise ValueError(f"{path}: frames of {f.shape[:2]} after frames of {shape[:2]}")
+                    writer.send(np.ascontiguousarray(f))
+                batch = next(it, None)
+                pending = None if batch is None else (_frames(batch, min_side) if len(batch) else [])
+        finally:
+            writer.close()
         os.replace(tmp, path)
     finally:
         for leftover in (tmp, wav_tmp):

@@ -12,7 +12,7 @@ frame, mixed with the walk's own method (lerp or slerp; slerp between two neighb
 walk stays on the walk's great circle, so the glide is the walk itself, just sampled finer). The
 last phrase has no next keyframe: it rests on the end picture, so the walk lands as the music
 ends. Latents are built lazily and decoded in batches, and frames are handed on batch by batch,
-so memory does not grow with the walk's length. ``hold_frames`` / ``held_batches`` (``--hold``)
+so memory does not grow with the walk's length. ``held_batches`` (``--hold``)
 keep the older slideshow: each picture held for its whole phrase.
 
 Sound: the phrases rendered with the studio synth without a release tail, padded or trimmed to
@@ -69,15 +69,8 @@ def plan(steps: int, phrase_steps: int, bpm: float = 120.0, fps: float = 12.0) -
     return SoundtrackPlan(int(steps), int(phrase_steps), float(bpm), k / phrase_s, k)
 
 
-def hold_frames(frames_hwc: np.ndarray, p: SoundtrackPlan) -> np.ndarray:
-    """Each walk frame repeated ``frames_per_step`` times: (steps * k, H, W, 3)."""
-    if len(frames_hwc) != p.steps:
-        raise ValueError(f"expected {p.steps} frames, got {len(frames_hwc)}")
-    return np.repeat(frames_hwc, p.frames_per_step, axis=0)
-
-
 def held_batches(frames_hwc: np.ndarray, p: SoundtrackPlan) -> Iterator[np.ndarray]:
-    """``hold_frames`` one phrase at a time, for a streaming writer."""
+    """Each walk frame repeated for its whole phrase (``frames_per_step`` times), one phrase at a time."""
     if len(frames_hwc) != p.steps:
         raise ValueError(f"expected {p.steps} frames, got {len(frames_hwc)}")
     for frame in frames_hwc:

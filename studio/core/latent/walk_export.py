@@ -4,7 +4,6 @@ format has a place for text (PNG text chunk, GIF comment, MIDI text event).
 """
 from __future__ import annotations
 
-import itertools
 import json
 from pathlib import Path
 from typing import Any, Iterable
@@ -143,79 +142,19 @@ def write_gif(path: str | Path, frames_hwc: np.ndarray, fps: float = 12.0, scale
 
 def write_mp4(path: str | Path, frames_hwc: np.ndarray, fps: float = 24.0, min_size: int = 256,
               audio_path: str | Path | None = None, provenance: dict[str, Any] | None = None) -> Path:
-    """H.264 MP4 (imageio-ffmpeg). Small frames are upscaled (nearest) to at least ``min_size``
+    """H.264 MP4 with the walk's recipe. Small frames are upscaled (nearest) to at least ``min_size``
     so players show them crisp; ``audio_path`` adds a soundtrack."""
-    recipe = _recipe(provenance)
-    if recipe is not None:
-        from studio.core.export.video import save_mp4
-        return save_mp4(list(frames_hwc), path, recipe, fps=fps, min_side=min_size, audio=audio_path, overwrite=True)
     return write_mp4_stream(path, [np.asarray(frames_hwc)], fps, min_size, audio_path, provenance)
-
-
-def _even_pad(frame: np.ndarray, factor: int) -> np.ndarray:
-    """Upscale by ``factor`` (nearest) and edge-pad to even sides, which yuv420p needs."""
-    big = upscale(frame, factor)
-    ph, pw = big.shape[0] % 2, big.shape[1] % 2
-    return np.pad(big, ((0, ph), (0, pw), (0, 0)), mode="edge") if ph or pw else big
 
 
 def write_mp4_stream(path: str | Path, batches: Iterable[np.ndarray], fps: float = 24.0, min_size: int = 256,
                      audio_path: str | Path | None = None, provenance: dict[str, Any] | None = None) -> Path:
-    """H.264 MP4 from an iterable of uint8 (n,H,W,3) frame batches, sent to ffmpeg as they come.
+    """``write_mp4`` from an iterable of uint8 (n,H,W,3) frame batches, each sent to ffmpeg as it
+    comes (``studio.core.export.video.save_mp4_stream``), so a long walk needs no more memory."""
+    from studio.core.export.video import save_mp4_stream
 
-    Only one batch is in memory at a time, so a long walk costs no more memory than a short one.
-    Same container tags as ``write_mp4`` (the recipe, the disclosure); written to a temporary file
-    next to ``path`` and moved into place when complete, so a failure mid-way leaves no half file.
-    ``audio_path`` adds an AAC soundtrack (the shorter stream sets the length).
-    """
-    import os
-    import tempfile
-
-    import imageio_ffmpeg
-
-    it = iter(batches)
-    first = next(it, None)
-    if first is None or len(first) == 0:
-        raise ValueError(f"{path}: an MP4 needs at least one frame")
-    h, w = first.shape[1:3]
-    factor = max(1, int(np.ceil(min_size / max(min(h, w), 1))))
-    size = _even_pad(first[0], factor).shape[:2]
-    recipe = _recipe(provenance)
-    if recipe is not None:
-        from studio.core.export.naming import check_target
-        from studio.core.export.video import mp4_tags
-        path = check_target(path, overwrite=True)
-        tags = mp4_tags(recipe)
-    else:
-        path = Path(path)
-        tags = {"comment": _provenance_text(provenance)}
-    params: list[str] = []
-    for key, value in tags.items():
-        params += ["-metadata", f"{key}={value}"]
-    if audio_path is not None:
-        params.append("-shortest")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".mp4", dir=path.parent)
-    os.close(fd)
-    try:
-        writer = imageio_ffmpeg.write_frames(
-            tmp, (size[1], size[0]), fps=fps, codec="libx264", quality=7, macro_block_size=1,
-            pix_fmt_out="yuv420p", output_params=params, audio_path=str(audio_path) if audio_path else None,
-            audio_codec="aac" if audio_path else None, ffmpeg_log_level="error")
-        writer.send(None)
-        try:
-            for batch in itertools.chain([first], it):
-                if batch.shape[1:] != first.shape[1:]:
-                    raise ValueError(f"{path}: frames of {batch.shape[1:3]} after frames of {(h, w)}")
-                for f in batch:
-                    writer.send(np.ascontiguousarray(_even_pad(f, factor)))
-        finally:
-            writer.close()
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return save_mp4_stream(batches, path, _recipe(provenance), fps=fps, min_side=min_size, audio=audio_path,
+                           overwrite=True)
 
 
 def write_png_frames(folder: str | Path, frames_hwc: np.ndarray, provenance: dict[str, Any] | None = None) -> list[Path]:

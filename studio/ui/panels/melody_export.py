@@ -14,16 +14,6 @@ from studio.core.export.provenance import make_recipe
 SAMPLING_KEYS = ("temperature", "top_k", "top_p", "length_bars", "primer_steps")
 
 
-def run_source(run_dir: str, plugin, info) -> dict[str, Any]:
-    """Where a loaded model came from, as plain values (computed off the UI thread: hashes the checkpoint)."""
-    from studio.core.export.generate import source_for_run
-
-    src = source_for_run(run_dir, info)
-    return {"plugin_id": plugin.id, "plugin_version": plugin.version, "run_id": src.run_id,
-            "run_path": src.run_path, "checkpoint_path": src.checkpoint_path,
-            "checkpoint_step": src.checkpoint_step, "checkpoint_sha256": src.checkpoint_sha256}
-
-
 def melody_recipe(params: dict[str, Any], events: list[int], generated: list[int] | None, *,
                   bpm: float, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """The recipe of the roll's melody.

@@ -109,7 +109,7 @@ class MelodyJobs(BackgroundJobs):
                 return
             source = None
             try:
-                from studio.ui.panels.melody_export import run_source
+                from studio.core.export.generate import run_source
                 source = run_source(run_dir, plugin, info)  # goes into every export's recipe
             except (OSError, ValueError) as exc:
                 log.warning("melody panel: cannot describe %s for exports: %s", run_dir, exc)

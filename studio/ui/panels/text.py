@@ -54,6 +54,7 @@ class TextPanel(QWidget):
         self.source: dict | None = None      # run and checkpoint of the loaded model (for saved samples' recipes)
         self.checkpoint_step: int | None = None
         self._wanted: str | None = None      # the checkpoint asked for by the newest load (None: the newest)
+        self._wanted_run = ""                # the run of the newest load
         self.last_request: TextRequest | None = None
         self.jobs = TextJobs(self)
         self.loader = LatestLoad(self.jobs, self.jobs.load_run, self)  # only the newest load request counts
@@ -206,6 +207,7 @@ class TextPanel(QWidget):
         """Load a run's newest checkpoint, or ``checkpoint`` (a restored file's), in the background
         (from ``ctx.run_selected``); a later call wins over an earlier one still loading."""
         self._wanted = str(checkpoint) if checkpoint else None
+        self._wanted_run = str(run_dir)
         what = f"checkpoint {Path(checkpoint).name} of " if checkpoint else ""
         self.status.setText(f"Opening {what}{Path(run_dir).name}…")
         self.loader.request(str(run_dir), self._wanted)
@@ -216,7 +218,7 @@ class TextPanel(QWidget):
             return  # replaced by a newer request (e.g. the checkpoint a restored file names)
         self.set_model(model, description, plugin)
         self.source = source
-        self.run_dir = (source or {}).get("run_path") or ""
+        self.run_dir = (source or {}).get("run_path") or self._wanted_run
         self.checkpoint_step = (source or {}).get("checkpoint_step")
         which = "the restored file's checkpoint" if self._wanted else "the run's newest checkpoint"
         self.model_label.setText(f"<b>Model:</b> {self.model_name} ({which})")

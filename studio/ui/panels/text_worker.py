@@ -151,10 +151,8 @@ class TextJobs(BackgroundJobs):
         step = getattr(info, "step", None) or (getattr(info, "sidecar", {}) or {}).get("step", "?")
         source = None
         try:  # the run and checkpoint (with its hash, computed here off the UI thread) for saved samples' recipes
-            from studio.core.export.generate import source_for_run
-            src = source_for_run(run_dir, info)
-            source = {"run_id": src.run_id, "run_path": src.run_path, "checkpoint_path": src.checkpoint_path,
-                      "checkpoint_step": src.checkpoint_step, "checkpoint_sha256": src.checkpoint_sha256}
+            from studio.core.export.generate import run_source
+            source = run_source(run_dir, plugin, info)
         except (OSError, ValueError) as exc:
             log.warning("text panel: cannot describe %s for saved samples: %s", run_dir, exc)
         name = f"{plugin.name} · {run_dir.rstrip('/').split('/')[-1]} · step {step}"
