@@ -298,3 +298,17 @@ def test_bookmark_and_path_edits_are_undoable(qtbot, make_studio_window, tmp_pat
     actions.undo_action.trigger()
     assert project.paths == [] and panel.paths.list.count() == 0
     panel.shutdown()
+
+
+def test_grid_opens_on_the_learned_plane_and_offers_the_others(qtbot, panel):
+    # TinyImageModel has no prior of its own, so the plane goes through standard normal draws
+    assert panel.plane_kind.currentData() == "learned" and panel.view.plane.kind == "learned"
+    assert "learned plane (from the standard normal prior)" in panel.status.text()
+    _, _, step = panel.view.plane.default_view(panel.view.cols)
+    assert panel.view.step == pytest.approx(step)
+    panel.plane_kind.setCurrentIndex(panel.plane_kind.findData("random"))
+    assert panel.view.plane.kind == "random"
+    panel.reseed()                                      # new directions: still a random plane
+    assert panel.plane_kind.currentData() == "random" and panel.view.plane.seed == 1
+    panel.plane_kind.setCurrentIndex(panel.plane_kind.findData("learned"))
+    assert panel.view.plane.kind == "learned"

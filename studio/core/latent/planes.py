@@ -4,6 +4,8 @@ A plane maps real coordinates ``(a, b)`` to latent vectors. The grid explorer sh
 lattice ``a = i * step, b = j * step``; dragging moves the view over the lattice and the
 wheel changes ``step``. Three kinds:
 
+* ``learned`` (the default): through the latents the model samples from, along their top two
+  principal directions, one unit = one standard deviation (``studio.core.latent.learned``);
 * ``random``: ``origin + a*u + b*v`` with two random orthonormal directions (seeded);
 * ``pca``: the same with the top two principal directions of encoded training data;
 * ``corners``: a bilinear or spherical mix of four chosen vectors (Beat Blender); ``(0,0)`` is
@@ -18,7 +20,7 @@ import numpy as np
 
 from studio.core.latent.interp import lerp, slerp_pairs
 
-PLANE_KINDS = ("random", "pca", "corners")
+PLANE_KINDS = ("learned", "random", "pca", "corners")
 CORNER_NAMES = ("top-left", "top-right", "bottom-left", "bottom-right")
 
 
@@ -130,6 +132,9 @@ class Plane:
         if self.kind == "corners":
             step = 1.0 / max(cols - 1, 1)
             return 0.5, 0.5, step
+        if self.kind == "learned":
+            # +-sigma standard deviations across the grid on both axes
+            return 0.0, 0.0, 2.0 * float(self.meta.get("sigma", 3.0)) / max(cols, 1)
         if self.kind == "pca" and self.meta.get("std"):
             # about +-2 standard deviations of the data across the grid
             return 0.0, 0.0, 4.0 * float(self.meta["std"][0]) / max(cols, 1)

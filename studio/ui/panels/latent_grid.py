@@ -78,10 +78,12 @@ class LatentGridPanel(PlanesMixin, WalksMixin, QWidget):
 
     # -- layout -----------------------------------------------------------
     def _build_ui(self) -> None:
-        self.plane_kind = _combo([("Random plane", "random"), ("PCA of training data", "pca"),
-                                  ("Four corners", "corners")],
-                                 "What spans the grid: two random directions, the top two principal directions "
-                                 "of the encoded training data, or a mix of four chosen corners (shift-click cells)")
+        self.plane_kind = _combo([("Learned plane", "learned"), ("Random plane", "random"),
+                                  ("PCA of training data", "pca"), ("Four corners", "corners")],
+                                 "What spans the grid: where the model's own samples live (its two main directions "
+                                 "of variation), two random directions through the centre, the top two principal "
+                                 "directions of the encoded training data, or a mix of four chosen corners "
+                                 "(shift-click cells)")
         self.plane_kind.currentIndexChanged.connect(lambda _: self.rebuild_plane())
         self.new_dirs = QPushButton("New directions")
         self.new_dirs.setToolTip("Pick two other random directions through the same centre")
@@ -213,7 +215,7 @@ class LatentGridPanel(PlanesMixin, WalksMixin, QWidget):
         idx = self.plane_kind.findData("pca")
         self.plane_kind.model().item(idx).setEnabled(lm.pca is not None)
         if lm.pca is None and self.plane_kind.currentData() == "pca":
-            self.plane_kind.setCurrentIndex(0)
+            self.plane_kind.setCurrentIndex(self.plane_kind.findData("learned"))
         if keep:
             self.view.modality = lm.modality
             self.view.refresh_model()
@@ -373,7 +375,11 @@ class LatentGridPanel(PlanesMixin, WalksMixin, QWidget):
         times = self.worker.decode_seconds[-20:]
         ms = f"{1000 * float(np.median(times)):.0f} ms per {self.worker.chunk} cells" if times else "—"
         plane = self.view.plane.kind if self.view.plane else "-"
-        self._status(f"{lm.plugin_id or 'model'} · z {lm.latent_dim} · {plane} plane · step {self.view.step:.3g} · "
+        if plane == "learned" and lm.learned_note:
+            plane = f"learned plane (from {lm.learned_note})"
+        else:
+            plane += " plane"
+        self._status(f"{lm.plugin_id or 'model'} · z {lm.latent_dim} · {plane} · step {self.view.step:.3g} · "
                      f"decoder {lm.decoder.backend} ({ms})")
 
     def loading(self) -> bool:

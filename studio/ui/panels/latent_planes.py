@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from studio.core.latent import CORNER_NAMES, Plane
+from studio.core.latent import CORNER_NAMES, Plane, learned_plane
 
 
 class PlanesMixin:
@@ -17,6 +17,8 @@ class PlanesMixin:
             plane = Plane.from_corners(np.stack(self.corners), method=self.method.currentData())
         elif kind == "pca" and lm.pca is not None:
             plane = Plane.from_pca(lm.pca, origin=origin)
+        elif kind == "learned" and lm.learned is not None and origin is None:
+            plane = learned_plane(lm.learned)
         else:
             if kind == "corners":
                 self._status("Shift-click four cells to set the corners; showing a random plane until then.")
@@ -27,11 +29,14 @@ class PlanesMixin:
     def reseed(self) -> None:
         self._plane_seed += 1
         origin = self.view.plane.point(*self.view.plane_centre()) if self.view.plane is not None else None
-        if self.plane_kind.currentData() != "random":
-            self.plane_kind.blockSignals(True)
-            self.plane_kind.setCurrentIndex(0)
-            self.plane_kind.blockSignals(False)
+        self._show_plane_kind("random")
         self.rebuild_plane(origin=origin)
+
+    def _show_plane_kind(self, kind: str) -> None:
+        """Select ``kind`` in the plane combo without rebuilding the plane."""
+        self.plane_kind.blockSignals(True)
+        self.plane_kind.setCurrentIndex(self.plane_kind.findData(kind))
+        self.plane_kind.blockSignals(False)
 
     def centre_on(self, vector, step: float | None = None, seed: int | None = None) -> None:
         """A random plane through ``vector`` with the vector in the middle cell."""
@@ -39,9 +44,7 @@ class PlanesMixin:
             return
         if seed is not None:
             self._plane_seed = seed
-        self.plane_kind.blockSignals(True)
-        self.plane_kind.setCurrentIndex(0)
-        self.plane_kind.blockSignals(False)
+        self._show_plane_kind("random")
         plane = Plane.random(self.loaded.latent_dim, seed=self._plane_seed, origin=vector)
         old_step = self.view.step
         self.view.set_plane(plane, self.loaded.modality)
@@ -64,9 +67,7 @@ class PlanesMixin:
         n = sum(c is not None for c in self.corners)
         self.corner_label.setText(f"Corners {n}/4")
         if n == 4:
-            self.plane_kind.blockSignals(True)
-            self.plane_kind.setCurrentIndex(self.plane_kind.findData("corners"))
-            self.plane_kind.blockSignals(False)
+            self._show_plane_kind("corners")
             self.rebuild_plane()
         else:
             self._status(f"{CORNER_NAMES[slot].capitalize()} corner set; {4 - n} to go (shift-click cells).")
@@ -77,7 +78,7 @@ class PlanesMixin:
         self.view.corner_marks.clear()
         self.corner_label.setText("Corners 0/4")
         if self.plane_kind.currentData() == "corners":
-            self.plane_kind.setCurrentIndex(0)
+            self.plane_kind.setCurrentIndex(self.plane_kind.findData("learned"))
         self.view.update()
 
     # -- restoring a generation (drop an exported file on the window) ------------------

@@ -32,6 +32,8 @@ class LoadedModel:
     report: dict = field(default_factory=dict)
     pca_note: str = ""
     min_pitch: int = 36
+    learned: Any = None             # latents where the model's samples live (the default plane)
+    learned_note: str = ""          # where they came from, for the status line
 
     @property
     def latent_dim(self) -> int:
@@ -130,7 +132,7 @@ class ModelLoader(QObject):
     # -- worker side ------------------------------------------------------
     @staticmethod
     def _build(model, plugin_id, run, checkpoint, backend, pca_codes, keep_view, pca_note="") -> LoadedModel:
-        from studio.core.latent import pca_directions
+        from studio.core.latent import learned_codes, pca_directions
         from studio.core.latent_decoder import pick_decoder
 
         report: dict = {}
@@ -142,8 +144,9 @@ class ModelLoader(QObject):
             except ValueError as exc:
                 pca_note = str(exc)
         spec = getattr(model, "spec", None)
+        learned, learned_note = learned_codes(model, decoder.latent_dim, encoded=pca_codes)
         return LoadedModel(decoder, model, plugin_id, run, checkpoint, pca, keep_view, report, pca_note,
-                           int(getattr(spec, "min_pitch", 0) or 36))
+                           int(getattr(spec, "min_pitch", 0) or 36), learned, learned_note)
 
     def _from_run(self, run_dir: str, backend: str, keep_view: bool, checkpoint: str | None = None) -> LoadedModel:
         try:
