@@ -14,6 +14,8 @@ $(PY):
 $(STAMP): pyproject.toml packaging/install_torch.py | $(PY)
 	$(PY) packaging/install_torch.py
 	$(PY) -m pip install -q -e '.[test]'
+	# the SoundFont synth without its unused pyaudio dependency (see the soundfont extra in pyproject.toml)
+	$(PY) -m pip install -q --no-deps 'tinysoundfont>=0.3.7,<0.4'
 	touch $(STAMP)
 
 install: $(STAMP)

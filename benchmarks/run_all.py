@@ -10,7 +10,7 @@ Each benchmark script runs as a child process with --json; its figures are colle
 times out gives null figures with the reason; the suite always finishes. With --json the last line
 of stdout is one JSON object: every figure's median (or null) as a top-level key, plus `figures`
 (the details), `machine` and `settings`. Benchmarks: startup, train, latent_grid, onnx, import,
-generate, memory. Exit status 0 (also with failed targets, unless --strict), 2 for a usage error.
+generate, text_stream, memory. Exit status 0 (also with failed targets, unless --strict), 2 for a usage error.
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ sys.path.insert(0, str(HERE))
 
 from common import emit_json, last_json, machine_info, run_with_timeout, spread, studio_env  # noqa: E402
 
-BENCHES = ("startup", "train", "latent_grid", "onnx", "import", "generate", "memory")
+BENCHES = ("startup", "train", "latent_grid", "onnx", "import", "generate", "text_stream", "memory")
 # figure -> (target, "<=" or ">=", benchmark that produces it); None target = informational
 FIGURES = {
     "first_paint_s": (1.0, "<=", "startup"),
@@ -40,6 +40,7 @@ FIGURES = {
     "image_import_vs_raw_pillow": (0.8, ">=", "import"),
     "text_tokens_per_s": (None, ">=", "generate"),
     "melody_generate_ms_64_steps": (None, "<=", "generate"),
+    "text_panel_vs_core": (0.8, ">=", "text_stream"),
     "peak_rss_mb_demo_open": (None, "<=", "memory"),
     "peak_rss_mb_training_image": (None, "<=", "memory"),
 }
@@ -256,6 +257,18 @@ def bench_generate(s: Suite) -> list[Figure]:
             fig("melody_generate_ms_64_steps", obj.get("melody", {}), dev, "generate_speed.py", "melody-rnn default")]
 
 
+def bench_text_stream(s: Suite) -> list[Figure]:
+    """Text panel streaming vs headless generation of the demo's text run (CPU, in one process)."""
+    argv = ["--repeats", str(s.repeats), "--length", "200" if s.quick else "500"]
+    obj = s.call("text_stream.py", argv)
+    stats = dict(obj.get("ratios") or {})
+    stats["median"] = obj.get("text_panel_vs_core")  # the script's ratio of medians
+    note = (f"{obj.get('plugin')} {Path(str(obj.get('run'))).name}, {obj.get('length')} characters: panel "
+            f"{obj.get('panel_chars_per_s', {}).get('median')} vs core {obj.get('core_chars_per_s', {}).get('median')} "
+            f"chars/s; {obj.get('ui_updates', {}).get('median')} view updates")
+    return [fig("text_panel_vs_core", stats, "cpu", "text_stream.py", note)]
+
+
 def bench_memory(s: Suite) -> list[Figure]:
     argv = ["--repeats", str(s.repeats), "--seconds", "5" if s.quick else "30", "--device", s.device]
     obj = s.call("memory.py", argv)
@@ -267,7 +280,8 @@ def bench_memory(s: Suite) -> list[Figure]:
 
 
 RUNNERS = {"startup": bench_startup, "train": bench_train, "latent_grid": bench_latent_grid, "onnx": bench_onnx,
-           "import": bench_import, "generate": bench_generate, "memory": bench_memory}
+           "import": bench_import, "generate": bench_generate, "text_stream": bench_text_stream,
+           "memory": bench_memory}
 
 
 # -- report -------------------------------------------------------------------------------

@@ -1,11 +1,11 @@
 """Retrain the small demo models that ship in ``resources/demo/runs/`` (``make demo-models``).
 
-    python resources/demo/train_demo_models.py             # all three, a few minutes on 2 CPU cores
+    python resources/demo/train_demo_models.py             # all four, about 3 hours on one CPU core
     python resources/demo/train_demo_models.py --only shapes-vae --scale 0.1   # a quick check
 
 Each model is trained by the studio's own engine on the studio's own demo data
 (``studio.core.datasets.import_demo``: procedurally drawn shapes, Essen folk
-songs from music21's corpus, Python's help topics), so the shipped weights are
+songs from music21's corpus, tiny-shakespeare), so the shipped weights are
 reproducible from this script alone. The run folders are then slimmed for
 shipping: only the final checkpoint is kept and its optimizer moments are
 dropped (``load_model`` needs the model tensors only; resuming such a run
@@ -37,21 +37,33 @@ class DemoModel:
     steps: int
     settings: dict = field(default_factory=dict)
     import_options: dict = field(default_factory=dict)
+    #: what the demo project imports for the user to train on (default: import_options); smaller
+    #: where the full training set would keep a new user's machine busy for minutes
+    project_import_options: dict | None = None
+    opens_in: tuple[str, ...] = ()   # panels that open this run first ("latent", "melody", "text")
 
 
-# Sizes chosen so the three checkpoints total a few MB and train in a few minutes on 2 cores.
+# Trained long enough to be worth playing with (tens of minutes each on one CPU core, see README.md);
+# the checkpoints stay a few MB each.
 MODELS = [
-    DemoModel("shapes-vae", "Demo shapes (image VAE)", "vae", "image", 1000,
-              {"latent_size": 16, "width": 16, "kl_warmup_steps": 300, "lr": 2e-3, "batch_size": 32},
-              {"n": 1024, "size": 32, "channels": 3}),
-    DemoModel("folk-melody-vae", "Demo folk melodies (melody VAE)", "melody-vae", "melody", 1200,
-              {"latent_dim": 16, "enc_hidden": 96, "dec_hidden": 128, "dec_layers": 1, "embed": 24,
-               "beta_warmup": 400, "free_bits": 4.0, "lr": 2e-3, "batch_size": 64},
-              {"n": 240, "phrase_bars": 2}),
-    DemoModel("python-help-gpt", "Demo text: Python's help (tiny GPT)", "tiny-gpt", "text", 1200,
-              {"layers": 2, "heads": 4, "width": 96, "context": 64, "optimizer": "adamw", "lr": 3e-3,
-               "warmup_steps": 100, "schedule": "cosine", "weight_decay": 0.01, "grad_clip": 1.0,
-               "batch_size": 32}),
+    DemoModel("shapes-vae", "Demo shapes (image VAE, 64 px)", "vae", "image", 10000,
+              {"latent_size": 32, "width": 32, "recon_loss": "laplace", "kl_warmup_steps": 2000,
+               "prior_components": 24, "lr": 1e-3, "batch_size": 32, "schedule": "cosine"},
+              {"n": 2048, "size": 64, "channels": 3}, opens_in=("latent",)),
+    DemoModel("folk-melody-vae", "Demo folk melodies (melody VAE, whole Essen collection)", "melody-vae", "melody",
+              4000,
+              {"bars": 4, "latent_dim": 32, "enc_hidden": 128, "dec_hidden": 192, "dec_layers": 2, "embed": 32,
+               "beta_warmup": 1500, "free_bits": 8.0, "transpose": 3, "lr": 2e-3, "batch_size": 64,
+               "schedule": "cosine"},
+              {"n": 0, "phrase_bars": 4}, {"n": 240, "phrase_bars": 4}),
+    DemoModel("folk-melody-rnn", "Demo folk melodies (melody RNN, continues a primer)", "melody-rnn", "melody", 3000,
+              {"layers": 2, "hidden": 192, "embed": 32, "dropout": 0.2, "transpose": 3, "lr": 2e-3,
+               "batch_size": 64, "schedule": "cosine"},
+              {"n": 0, "phrase_bars": 4}, {"n": 240, "phrase_bars": 4}, opens_in=("melody",)),
+    DemoModel("shakespeare-gpt", "Demo text: Shakespeare (tiny GPT)", "tiny-gpt", "text", 3000,
+              {"layers": 4, "heads": 4, "width": 128, "context": 128, "dropout": 0.1, "optimizer": "adamw",
+               "lr": 3e-3, "warmup_steps": 200, "schedule": "cosine", "weight_decay": 0.1, "grad_clip": 1.0,
+               "batch_size": 32}, opens_in=("text",)),
 ]
 
 #: Engine settings shared by every demo run: one checkpoint at the end, no mid-run saving.
@@ -131,7 +143,9 @@ def write_index(out_root: Path, rows: list[dict]) -> None:
         if row is not None:
             by_name[m.name] = {"name": m.name, "label": m.label, "plugin": m.plugin, "modality": m.modality,
                                "steps": row["steps"], "train_seconds": row["train_s"], "bytes": row["bytes"],
-                               "import_options": m.import_options}
+                               "import_options": m.import_options,
+                               "project_import_options": m.project_import_options or m.import_options,
+                               "opens_in": list(m.opens_in)}
     atomic_write_json(index_path, {"format": "studio-demo-runs/1",
                                    "runs": [by_name[m.name] for m in MODELS if m.name in by_name]})
 
@@ -141,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", action="append", choices=[m.name for m in MODELS],
                     help="train just this demo model (repeatable)")
     ap.add_argument("--scale", type=float, default=1.0, help="multiply every step count (0.1 for a quick check)")
-    ap.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1: run two --only jobs side by side)")
     ap.add_argument("--out", type=Path, default=HERE / "runs", help="where the run folders go")
     ap.add_argument("--work", type=Path, default=None, help="scratch folder for datasets (default: a temp dir)")
     args = ap.parse_args(argv)

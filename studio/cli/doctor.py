@@ -1,4 +1,4 @@
-"""`studio doctor [--json]`: versions, accelerators, audio devices and plugins."""
+"""`studio doctor [--json]`: versions, accelerators, audio devices, the melody synth and plugins."""
 from __future__ import annotations
 
 import platform
@@ -17,6 +17,14 @@ def _version(module: str) -> str:
         return f"missing ({type(exc).__name__}: {exc})"
 
 
+def _dist_version(name: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "missing"
+
+
 def collect() -> dict:
     from studio import __version__
     from studio.core import devices
@@ -29,6 +37,9 @@ def collect() -> dict:
     except Exception as exc:  # noqa: BLE001
         qt = {"pyside6": f"missing ({exc})", "qt": ""}
     audio, audio_reason = list_output_devices()
+    from studio.core.audio.soundfont import current_synth
+    synth = current_synth()[0].to_dict()  # which synth plays melodies, and why another was passed over
+    synth["tinysoundfont"] = _dist_version("tinysoundfont")
     return {
         "studio": __version__,
         "python": sys.version.split()[0],
@@ -39,6 +50,7 @@ def collect() -> dict:
         **qt,
         "devices": [a.to_dict() for a in devices.detect()],
         "audio": {"devices": audio, "reason": audio_reason},
+        "synth": synth,
         "plugins": [e.describe() for e in discover().values()],
     }
 
@@ -60,6 +72,14 @@ def run(args) -> int:
         print(f"  none: {info['audio']['reason']}")
     for d in info["audio"]["devices"]:
         print(f"  {d['index']:>3} {d['name']}{'  (default)' if d['default'] else ''}")
+    synth = info["synth"]
+    if synth["engine"] == "soundfont":
+        print(f"Melody synth: SoundFont {synth['soundfont']} "
+              f"({synth['source']}; tinysoundfont {synth['tinysoundfont']})")
+    else:
+        print("Melody synth: built-in numpy synth (no usable SoundFont)")
+    for note in synth["notes"]:
+        print(f"  note: {note}")
     print("Plugins:")
     for p in info["plugins"]:
         state = "ok" if p["status"] == "ok" else f"BROKEN: {p['error']}"

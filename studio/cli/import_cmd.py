@@ -1,7 +1,7 @@
 """`studio import {images|music|text} SRC... --out DATASET_DIR`: build a dataset folder from your files.
 
 Also `studio import demo-images|demo-music|demo-text --out DIR` (no SRC): the built-in demo
-sources (generated shapes, music21's Essen folk songs, Python's help text).
+sources (generated shapes, music21's Essen folk songs, Shakespeare's plays).
 Exit 0: something was imported (skipped files are listed with reasons); 2: nothing usable.
 """
 from __future__ import annotations
@@ -31,7 +31,7 @@ def add_arguments(p) -> None:
     m.add_argument("--track", type=int, default=None, help="read only this MIDI track / score part (0-based)")
     t = p.add_argument_group("text")
     t.add_argument("--val-fraction", type=float, default=0.1, help="share held out for validation (default 0.1)")
-    p.add_argument("--n", type=int, default=None, help="demo only: number of shapes or tunes")
+    p.add_argument("--n", type=int, default=None, help="demo only: number of shapes or tunes (0: every Essen tune)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
 

@@ -2,13 +2,15 @@
 
     studio interpolate --run R --out PATH --steps N [--from SEED | --from-file A] [--to SEED | --to-file B]
                        [--method lerp|slerp] [--format gif|mp4|png|mid|wav] [--fps F] [--checkpoint C]
+                       [--scale 1|2|4|8 [--resample nearest|smooth]]
                        [--soundtrack MELODY_RUN [--bpm BPM] [--hold]
                         [--soundtrack-from-file M] [--soundtrack-to-file M]] [--json]
 
 The ends of the walk are seeds, or the user's own files (images for an image model, MIDI/ABC/
 MusicXML for a melody model) placed in latent space by the model's encoder (``encode`` capability).
 Images: GIF, MP4, or PNG (a ``.png`` path gives one strip of all frames; a folder, one file per
-frame). Melodies: MIDI (one phrase per step) or WAV. The format follows the extension of
+frame), each picture enlarged by ``--scale`` (see ``studio.core.export.scale``). Melodies: MIDI
+(one phrase per step) or WAV. The format follows the extension of
 ``--out`` unless ``--format`` says otherwise. ``--soundtrack`` (MP4 only) walks a melody run from
 the same seeds (or from/to the user's melodies: ``--soundtrack-from-file``/``--soundtrack-to-file``)
 over the same steps: picture k is on screen exactly when phrase k starts, and the
@@ -50,6 +52,8 @@ def add_arguments(p) -> None:
     p.add_argument("--hold", action="store_true",
                    help="with --soundtrack: hold each picture for its whole phrase (a slideshow) instead of gliding "
                         "smoothly from one picture to the next in time with the music")
+    from studio.cli.size_args import add_size_arguments
+    add_size_arguments(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
 
@@ -116,7 +120,7 @@ def _soundtrack(args, steps: int):
     return p, render_soundtrack(events, p, min_pitch), prov
 
 
-def _write_mp4_with_sound(target: Path, decoder, z, p, audio, prov, method: str, hold: bool) -> Path:
+def _write_mp4_with_sound(target: Path, decoder, z, p, audio, prov, method: str, hold: bool, size=None) -> Path:
     """Frames streamed to the writer batch by batch: glided in-betweens, or each picture held."""
     import soundfile as sf
 
@@ -128,7 +132,7 @@ def _write_mp4_with_sound(target: Path, decoder, z, p, audio, prov, method: str,
     with tempfile.TemporaryDirectory(prefix="studio-soundtrack-") as tmp:
         wav = os.path.join(tmp, "soundtrack.wav")
         sf.write(wav, audio, SAMPLE_RATE, subtype="PCM_16")
-        return write_mp4_stream(target, batches, p.fps, audio_path=wav, provenance=prov)
+        return write_mp4_stream(target, batches, p.fps, audio_path=wav, provenance=prov, size=size)
 
 
 def run(args) -> int:
@@ -138,12 +142,15 @@ def run(args) -> int:
         raise CommandError(f"--steps must be at least 2 (got {args.steps})", 2)
     if args.fps <= 0:
         raise CommandError(f"--fps must be positive (got {args.fps})", 2)
+    from studio.cli.size_args import size_from_args
+    size = size_from_args(args)
     try:
         from studio.core.training.checkpoints import load_model
     except ImportError as exc:
         raise CommandError(f"the training engine is not installed ({exc})") from exc
     import numpy as np
 
+    from studio.core.export.scale import check_budget, scale_frames
     from studio.core.latent import walk_between
     from studio.core.latent.walk_export import (contact_sheet, to_uint8_hwc, write_gif, write_melody_walk_midi,
                                                 write_melody_walk_wav, write_mp4, write_png, write_png_frames)
@@ -158,6 +165,9 @@ def run(args) -> int:
     wanted = ("gif", "mp4", "png") if decoder.modality == "image" else ("mid", "wav")
     if fmt not in wanted:
         raise CommandError(f"{args.out}: {fmt} does not suit a {decoder.modality} model; use {', '.join(wanted)}", 2)
+    if size is not None and decoder.modality != "image":
+        raise CommandError(f"--scale/--resample enlarge pictures; {args.run} is a {decoder.modality} model "
+                           f"({fmt} files have no pixels), so leave them out", 2)
     if args.soundtrack and fmt != "mp4":
         raise CommandError(f"{args.out}: --soundtrack needs an MP4 output of an image walk (got {fmt})", 2)
     if args.hold and not args.soundtrack:
@@ -183,17 +193,21 @@ def run(args) -> int:
     fps = args.fps
     if fmt == "gif":
         frames = to_uint8_hwc(out)
-        written = write_gif(target, frames, args.fps, scale=max(1, 128 // frames.shape[1]), provenance=prov)
+        written = write_gif(target, frames, args.fps, scale=max(1, 128 // frames.shape[1]), provenance=prov,
+                            size=size)
     elif fmt == "mp4" and sound:
         fps = sound[0].fps
-        written = _write_mp4_with_sound(target, decoder, z, sound[0], sound[1], prov, args.method, args.hold)
+        written = _write_mp4_with_sound(target, decoder, z, sound[0], sound[1], prov, args.method, args.hold, size)
     elif fmt == "mp4":
-        written = write_mp4(target, to_uint8_hwc(out), args.fps, provenance=prov)
-    elif fmt == "png" and target.suffix.lower() == ".png":
+        written = write_mp4(target, to_uint8_hwc(out), args.fps, provenance=prov, size=size)
+    elif fmt == "png" and target.suffix.lower() == ".png":  # one strip: cells enlarged, then laid out
         frames = to_uint8_hwc(out)
-        written = write_png(target, contact_sheet(frames, 1, len(frames)), prov)
+        k = size.scale if size else 1
+        check_budget(len(frames) * (frames.shape[2] * k + 2), frames.shape[1] * k, what="the strip")
+        frames = np.stack(scale_frames(frames, size))
+        written = write_png(target, contact_sheet(frames, 1, len(frames)), prov, size=size, scaled=True)
     elif fmt == "png":
-        written = write_png_frames(target, to_uint8_hwc(out), prov)[0].parent
+        written = write_png_frames(target, to_uint8_hwc(out), prov, size=size)[0].parent
     elif fmt == "mid":
         written = write_melody_walk_midi(target, out, min_pitch=min_pitch, provenance=prov)
     else:
@@ -204,6 +218,7 @@ def run(args) -> int:
               "to_file": b_code.name if b_code else None, "notes": notes, "plugin": prov["plugin"],
               "checkpoint": prov["checkpoint"], "modality": decoder.modality, "latent_dim": decoder.latent_dim,
               "fps": fps, "soundtrack": prov["soundtrack"] if sound else None,
+              "size": size.to_dict() if size else None,
               "start_end_distance": float(np.linalg.norm(z[-1] - z[0]))}
     if args.json:
         emit_json(result)

@@ -5,7 +5,7 @@
 
 Exit 0 when the run is done or stopped, 1 when it failed (the reason on one line),
 2 when it could not start. ``--json`` prints one JSON event per line on stdout
-(see ``studio.core.training.loop``), which is how the window follows its child trainer.
+(``studio.core.training.events`` names them), which is how the window follows its child trainer.
 """
 from __future__ import annotations
 
@@ -136,6 +136,7 @@ def run(args) -> int:
     except (AttributeError, ValueError, OSError):  # stderr without a file descriptor (captured)
         pass
 
+    from studio.core.training.events import RunStatus, error_event
     from studio.core.training.run_folder import RunFolderError, is_run_folder, read_run
     from studio.core.training.settings import parse_set_args
 
@@ -161,9 +162,9 @@ def run(args) -> int:
                        reserve_core=args.reserve_core, control_after=args.control_after)
     except (RunFolderError, ValueError, LookupError, OSError) as exc:
         if args.json:
-            hook({"event": "error", "message": str(exc)})
+            hook(error_event(str(exc), exc))
         raise CommandError(str(exc), 2) from exc
-    if result.status == "failed":
+    if result.status == RunStatus.FAILED:
         # a failed torchrun worker must also skip gloo's teardown (it can abort there): say why, then leave
         _leave_if_distributed(1, f"studio train: run failed: {result.reason}")
         raise CommandError(f"run failed: {result.reason}", 1)

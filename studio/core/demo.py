@@ -27,7 +27,7 @@ log = logging.getLogger("studio.demo")
 
 DEMO_NAME = "Demo project"
 DEMO_KEY = "demo"  # project.json key: {"runs": [names installed], "datasets": {modality: ref}}
-DATASET_NAMES = {"image": "demo-shapes", "melody": "demo-folk-melodies", "text": "demo-python-help"}
+DATASET_NAMES = {"image": "demo-shapes", "melody": "demo-folk-melodies", "text": "demo-shakespeare"}
 
 
 @dataclass
@@ -37,7 +37,8 @@ class DemoRun:
     plugin: str
     modality: str
     folder: Path
-    import_options: dict[str, Any] = field(default_factory=dict)
+    import_options: dict[str, Any] = field(default_factory=dict)  # what the demo project imports
+    opens_in: tuple[str, ...] = ()   # panels that open this run first
 
 
 def shipped_runs_dir() -> Path:
@@ -65,7 +66,9 @@ def shipped_runs(root: Path | None = None) -> list[DemoRun]:
             continue
         runs.append(DemoRun(name=folder.name, label=str(e.get("label") or folder.name),
                             plugin=str(e.get("plugin", "")), modality=str(e.get("modality", "")),
-                            folder=folder, import_options=dict(e.get("import_options") or {})))
+                            folder=folder,
+                            import_options=dict(e.get("project_import_options") or e.get("import_options") or {}),
+                            opens_in=tuple(e.get("opens_in") or ())))
     return runs
 
 
@@ -230,11 +233,14 @@ def add_demo_datasets(project: Project, made: dict[str, Path]) -> list[str]:
     return new
 
 
-def demo_run_for(project: Project, modality: str) -> Path | None:
-    """The demo run of ``modality`` still in ``project`` (what the window opens in each panel)."""
-    for run in shipped_runs():
-        if run.modality != modality:
-            continue
+def demo_run_for(project: Project, modality: str, panel: str = "") -> Path | None:
+    """The demo run of ``modality`` still in ``project`` that the window opens in ``panel``.
+
+    A run listed for the panel (``opens_in``) comes first, then any run of the modality.
+    """
+    runs = [r for r in shipped_runs() if r.modality == modality]
+    runs.sort(key=lambda r: panel not in r.opens_in)
+    for run in runs:
         for ref in project.runs:
             if Path(ref).name == run.name and (project.resolve(ref) / "run.json").exists():
                 return project.resolve(ref)

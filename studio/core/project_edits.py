@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from studio.core.fileio import read_json
 from studio.core.project import Project
 from studio.core.project_lock import pid_alive
 from studio.core.project_schema import MAX_TEXT, ProjectError
+from studio.core.training.events import LIVE_STATES
+from studio.core.training.run_folder import read_run
 
 _LISTS = {"bookmarks": "bookmark", "paths": "latent path"}
 _REFS = {"dataset": "datasets", "run": "runs"}
@@ -175,6 +176,27 @@ class RenameProject(ProjectEdit):
 
 
 @dataclass
+class SetSetting(ProjectEdit):
+    """A small project setting kept in ``project.ui`` (e.g. the export size), undoable like any edit."""
+
+    key: str
+    value: Any
+    text: str = "Change a project setting"
+    old: Any = field(default=None, init=False)
+    had: bool = field(default=False, init=False)
+
+    def apply(self, project):
+        self.had, self.old = self.key in project.ui, copy.deepcopy(project.ui.get(self.key))
+        project.ui[self.key] = copy.deepcopy(self.value)
+
+    def revert(self, project):
+        if self.had:
+            project.ui[self.key] = self.old
+        else:
+            project.ui.pop(self.key, None)
+
+
+@dataclass
 class Relabel(ProjectEdit):
     """Rename a dataset or run as shown in the studio (its folder keeps its name: runs refer to it)."""
 
@@ -201,12 +223,11 @@ class Relabel(ProjectEdit):
 
 def _run_is_training(folder: Path) -> bool:
     try:
-        info = read_json(folder / "run.json", max_bytes=1 << 20)
-    except (OSError, ValueError):
+        info = read_run(folder)
+    except ValueError:  # no run.json, or not a readable one: nothing trains there
         return False
-    pid = info.get("pid") if isinstance(info, dict) else None
-    return (isinstance(info, dict) and info.get("status") == "running" and isinstance(pid, int)
-            and pid_alive(pid))
+    pid = info.get("pid")  # a paused trainer is alive too: its folder must stay
+    return info.get("status") in LIVE_STATES and isinstance(pid, int) and pid_alive(pid)
 
 
 @dataclass

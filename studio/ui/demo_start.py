@@ -3,8 +3,8 @@
 1. :func:`studio.core.demo.ensure_demo_project` copies the shipped demo runs into
    the demo project (a few MB, well under a second) before the project is opened.
 2. When the panels are loaded, each explorer panel opens its demo run: the image
-   VAE in the latent grid, the melody VAE in Melody, the text model in Text.
-3. Once plugins are discovered, the demo datasets (shapes, folk songs, Python's help
+   VAE in the latent grid, the melody RNN in Melody, the text model in Text.
+3. Once plugins are discovered, the demo datasets (shapes, folk songs, Shakespeare's
    text) are imported by child processes, then added to the project so training on
    them can start from the Datasets panel.
 """
@@ -100,7 +100,7 @@ def open_demo_runs(window) -> dict[str, str]:
         return opened
     for key, (modality, method) in PANEL_RUNS.items():
         panel = getattr(window, "panels", {}).get(key)
-        run = demo_run_for(project, modality)
+        run = demo_run_for(project, modality, key)
         opener = getattr(panel, method, None)
         if run is None or not callable(opener):
             continue

@@ -166,6 +166,10 @@ class MainWindow(QMainWindow):
         self.file_menu = bar.addMenu("&File")
         quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit, triggered=self.close)
         quit_action.setToolTip("Close the studio (the project is saved)")
+        prefs = QAction("&Preferences…", self, shortcut=QKeySequence.StandardKey.Preferences,
+                        triggered=self.show_preferences)
+        prefs.setToolTip("The SoundFont melodies play with")
+        self.file_menu.addAction(prefs)
         self.file_menu.addAction(quit_action)
         self.view_menu = bar.addMenu("&View")
         for spec in PANELS:
@@ -183,6 +187,12 @@ class MainWindow(QMainWindow):
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(QAction("&Keyboard shortcuts", self, triggered=self._show_shortcuts))
         help_menu.addAction(QAction("&About", self, triggered=self._about))
+
+    def show_preferences(self):
+        from studio.ui.preferences import PreferencesDialog
+        dialog = PreferencesDialog(self)
+        dialog.open()  # window-modal, returns at once (tests drive it, then close it)
+        return dialog
 
     def _shortcuts_text(self) -> str:
         rows = [f"<tr><td><b>{s.shortcut}</b></td><td>show/hide {s.title}</td></tr>" for s in PANELS if s.shortcut]

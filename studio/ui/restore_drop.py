@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QFormLayo
 
 from studio.core.export.provenance import ProvenanceError, restore_spec
 from studio.core.export.read import read_provenance
-from studio.core.fileio import read_json
+from studio.core.training.run_folder import RunFolderError, read_run
 
 log = logging.getLogger("studio.ui.restore")
 #: files the window takes from a drop (the studio writes its recipe into each of these)
@@ -46,10 +46,9 @@ def dropped_files(mime) -> list[Path]:
 
 def _run_json(folder: Path) -> dict[str, Any] | None:
     try:
-        data = read_json(folder / "run.json")
-    except (OSError, ValueError):
+        return read_run(folder)
+    except RunFolderError:  # no run.json, or an unreadable one: not a run to restore from
         return None
-    return data if isinstance(data, dict) else None
 
 
 @dataclass

@@ -17,11 +17,13 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from studio.core.fileio import read_json
+from studio.core.training.events import FINISHED_STATES, LIVE_STATES, RunStatus
 from studio.core.training.metrics import MetricsReader, MetricsUpdate
-from studio.core.training.run_folder import RUN_FILE, effective_status, pid_alive
+from studio.core.training.process import STARTING
+from studio.core.training.run_folder import RUN_FILE, RunFolderError, effective_status, pid_alive, read_run
 
-TERMINAL = ("done", "stopped", "failed")
+#: a RunState for a folder that holds no readable run.json (yet)
+MISSING = "missing"
 #: rows read per tick: a run with millions of rows loads over several ticks, never in one long freeze
 ROWS_PER_TICK = 50_000
 #: metric rows a ``tail_only`` watcher starts from (the newest ones)
@@ -32,7 +34,7 @@ TAIL_ROWS = 2000
 class RunState:
     """What a panel shows about a run, whoever trains it."""
     run_dir: Path
-    state: str = "missing"          # starting|created|running|paused|done|stopped|failed|missing
+    state: str = MISSING            # a RunStatus, STARTING (our child has not reported) or MISSING
     reason: str = ""
     step: int = 0
     max_steps: int | None = None
@@ -45,7 +47,7 @@ class RunState:
 
     @property
     def finished(self) -> bool:
-        return self.state in TERMINAL
+        return self.state in FINISHED_STATES
 
     @property
     def plugin_id(self) -> str:
@@ -56,21 +58,19 @@ class RunState:
         return self.run_dir.name
 
 
-def read_run_cached(path: Path, cache: dict) -> dict[str, Any] | None:
-    """``run.json`` re-read only when its (inode, mtime, size) changed; ``None`` while absent/unreadable."""
+def read_run_cached(run_dir: Path, cache: dict) -> dict[str, Any] | None:
+    """``read_run(run_dir)`` again only when ``run.json``'s (inode, mtime, size) changed; ``None`` while absent."""
     try:
-        st = path.stat()
+        st = (run_dir / RUN_FILE).stat()
     except OSError:
         cache.clear()
         return None
     stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
     if cache.get("stamp") != stamp:
         try:
-            data = read_json(path, max_bytes=4 << 20)
-        except (OSError, ValueError):
+            data = read_run(run_dir)
+        except RunFolderError:
             return cache.get("data")  # caught mid-write on an odd filesystem: keep the last good one
-        if not isinstance(data, dict):
-            return None
         cache.update(stamp=stamp, data=data)
     return cache.get("data")
 
@@ -87,10 +87,11 @@ def clean_reason(reason: str) -> str:
 
 def describe_state(state: RunState) -> str:
     """The status in words, with the reason when it failed or stopped."""
-    words = {"starting": "Starting…", "created": "Created", "running": "Training", "paused": "Paused",
-             "done": "Done", "stopped": "Stopped", "failed": "Failed", "missing": "No run yet"}
-    text = words.get(state.state, state.state.capitalize())
-    if state.state == "running" and not state.own and state.live:
+    words = {STARTING: "Starting…", RunStatus.CREATED: "Created", RunStatus.RUNNING: "Training",
+             RunStatus.PAUSED: "Paused", RunStatus.DONE: "Done", RunStatus.STOPPED: "Stopped",
+             RunStatus.FAILED: "Failed", MISSING: "No run yet"}
+    text = words.get(state.state, str(state.state).capitalize())
+    if state.state == RunStatus.RUNNING and not state.own and state.live:
         text = "Training (outside the studio)"
     if state.reason:
         text += f": {clean_reason(state.reason)}"
@@ -156,7 +157,7 @@ class RunWatcher(QObject):
         st = self.state
         if st is None:
             return
-        run = read_run_cached(st.run_dir / RUN_FILE, self._cache)
+        run = read_run_cached(st.run_dir, self._cache)
         if run is not None:
             st.run = run
         self._poll_metrics(st)
@@ -214,17 +215,17 @@ class RunWatcher(QObject):
     def _from_folder(self, st: RunState, run: dict | None) -> None:
         st.own = False
         if run is None:
-            st.state, st.reason, st.live = "missing", "", False
+            st.state, st.reason, st.live = MISSING, "", False
             return
         status, reason = effective_status(run, st.run_dir)
         st.state, st.reason = status, reason
         st.step = int(run.get("step", 0) or 0)
         st.max_steps = run.get("max_steps")
-        st.live = status in ("running", "paused") and pid_alive(run.get("pid"), run.get("host")) is not False
-        st.steps_per_s = self._rate if status == "running" else 0.0
+        st.live = status in LIVE_STATES and pid_alive(run.get("pid"), run.get("host")) is not False
+        st.steps_per_s = self._rate if status == RunStatus.RUNNING else 0.0
         if st.max_steps and st.steps_per_s > 0:
             st.eta_s = max(st.max_steps - st.step, 0) / st.steps_per_s
-        elif run.get("max_minutes") and run.get("started") and status == "running":
+        elif run.get("max_minutes") and run.get("started") and status == RunStatus.RUNNING:
             st.eta_s = max(float(run["max_minutes"]) * 60 - (time.time() - float(run["started"])), 0.0)
         else:
             st.eta_s = None

@@ -30,7 +30,7 @@ STEPS: list[tuple[str, str, str, tuple[str, ...]]] = [
      "AI-generated.", ("runs",)),
 ]
 DEMO_TEXT = ("<b>The demo project is open.</b> Three small models, trained by the studio on its own demo "
-             "data (shapes, Essen folk songs, Python's help text), work right now: drag across the "
+             "data (shapes, Essen folk songs, Shakespeare's plays), work right now: drag across the "
              "<b>Latent grid</b>, press <i>Generate</i> then <i>Play</i> in <b>Melody</b>, press "
              "<i>Generate</i> in <b>Text</b>.")
 NO_DEMO_TEXT = "Just looking? The demo project has small trained models to play with, no training needed."

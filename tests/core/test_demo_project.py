@@ -129,7 +129,7 @@ def test_demo_datasets_import_and_link_runs(tmp_path, runs):
     assert Path(linked["path"]) == made["image"].resolve() and linked["fingerprint"]
 
     proj = Project.open(folder)
-    assert sorted(add_demo_datasets(proj, made)) == ["datasets/demo-python-help", "datasets/demo-shapes"]
+    assert sorted(add_demo_datasets(proj, made)) == ["datasets/demo-shakespeare", "datasets/demo-shapes"]
     assert add_demo_datasets(proj, made) == []  # once only
     proj.save()
     assert len(Project.open(folder).datasets) == 2

@@ -59,6 +59,7 @@ def _project(root: Path, checkpoint_every: int):
 
 def _check_project_opens(folder: Path, run_dir: Path) -> str:
     from studio.core.project_store import ProjectSession
+    from studio.core.training.events import LIVE_STATES
     from studio.core.training.run_folder import effective_status, read_run
 
     session = ProjectSession.open(folder)
@@ -66,7 +67,7 @@ def _check_project_opens(folder: Path, run_dir: Path) -> str:
         if not any(session.project.resolve(r) == run_dir for r in session.project.runs):
             return "the project lost its run"
         status, reason = effective_status(read_run(run_dir))
-        if status in ("running", "paused"):
+        if status in LIVE_STATES:
             return f"a killed run still shows {status}"
     finally:
         session.close(save=False)

@@ -40,7 +40,7 @@ def test_demo_opens_models_in_latent_melody_and_text(make_studio_window, qtbot, 
     assert melody.model.spec.modality == "melody"
     qtbot.waitUntil(lambda: getattr(text, "model", None) is not None, timeout=60_000)
     assert text.model.spec.modality == "text"
-    assert Path(text.run_dir).name == "python-help-gpt"
+    assert Path(text.run_dir).name == "shakespeare-gpt"
     assert not win.docks["latent"].visibleRegion().isEmpty(), "the latent grid should be in front"
 
 
@@ -48,7 +48,7 @@ def test_datasets_arrive_in_the_background(make_studio_window, qtbot, monkeypatc
     """After plugin discovery a child process imports each dataset; the project gains them and says so."""
     import sys
 
-    out = tmp_path / "demo" / "datasets" / "demo-python-help"
+    out = tmp_path / "demo" / "datasets" / "demo-shakespeare"
     child = ("import pathlib, sys; p = pathlib.Path(sys.argv[1]); p.mkdir(parents=True); "
              "(p / 'manifest.json').write_text('{}')")
     monkeypatch.setattr(demo_start, "pending_dataset_imports", lambda folder: [(None, out)])
@@ -64,5 +64,5 @@ def test_datasets_arrive_in_the_background(make_studio_window, qtbot, monkeypatc
     qtbot.waitUntil(lambda: bool(added), timeout=20_000)
     assert (out / "manifest.json").exists()
     assert added == [str(out)]
-    assert win.ctx.project.datasets == ["datasets/demo-python-help"]
+    assert win.ctx.project.datasets == ["datasets/demo-shakespeare"]
     assert win.project_actions.session.project.is_saved

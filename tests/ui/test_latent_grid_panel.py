@@ -200,12 +200,54 @@ def test_drawn_path_plays_and_exports_gif_and_mp4(qtbot, panel, ctx, tmp_path):
             panel.export_walk(str(out), path["name"])
         frames = iio.imread(out, index=None) if fmt == "gif" else list(iio.imiter(out))
         assert len(frames) == (k - 1) * 3 + 1
+        assert frames[0].shape[:2] == (64, 64)             # a new project exports at 4× (16-px tiles)
     grid = panel.export_grid(str(tmp_path / "grid.png"))
-    assert iio.imread(grid).shape[:2] == (8 * 18, 8 * 18)
+    assert iio.imread(grid).shape[:2] == (8 * 18 * 4, 8 * 18 * 4)
     panel.path_mode.setChecked(False)
     click(view, centre_of(view, (0, 0)))
     cell = panel.export_cell(str(tmp_path / "cell.png"))
-    assert iio.imread(cell).shape[:2] == (16, 16)
+    assert iio.imread(cell).shape[:2] == (64, 64)
+
+
+def test_export_size_choice_scales_exports_and_stays_with_the_project(qtbot, panel, ctx, tmp_path):
+    """Pick 8× and Crisp pixels in the Export menu: cells, grids and walks come out 8× with whole
+    pixel blocks, the recipe says so, and the reopened project remembers the choice."""
+    import imageio.v3 as iio
+
+    from studio.core.export import read_provenance
+    from studio.core.export.scale import ExportSize
+    from studio.ui.context import StudioContext
+    from studio.ui.panels.latent_grid import LatentGridPanel
+
+    assert panel.export_size.value() == ExportSize(4, "smooth")             # a new project's default
+    items = {a.text(): a for a in panel.export_btn.menu().actions()}
+    sizes = [t for t in items if "×" in t]
+    assert sizes == ["1× — 16×16 px", "2× — 32×32 px", "4× — 64×64 px", "8× — 128×128 px"]  # 16-px tiles
+    assert items["4× — 64×64 px"].isChecked() and items["Smooth (Lanczos)"].isChecked()
+    items["8× — 128×128 px"].trigger()
+    items["Crisp pixels (nearest)"].trigger()
+    assert "8× — 128×128 px, crisp pixels" in panel.export_btn.toolTip()
+    view = panel.view
+    click(view, centre_of(view, (1, 0)))
+    tile = view.cache[(1, 0)][0]
+    cell = iio.imread(panel.export_cell(str(tmp_path / "cell.png")))
+    assert cell.shape == (128, 128, 3)
+    np.testing.assert_array_equal(cell, np.repeat(np.repeat(tile, 8, axis=0), 8, axis=1))  # 8×8 blocks
+    assert read_provenance(tmp_path / "cell.png")["output"] == {"scale": 8, "resample": "nearest",
+                                                                "width": 128, "height": 128}
+    grid = panel.export_grid(str(tmp_path / "grid.png"))
+    assert iio.imread(grid).shape[:2] == (8 * 18 * 8, 8 * 18 * 8)
+    path = panel.add_path_from_points([view.vector_at((-2, 0)), view.vector_at((2, 0))], name="w")
+    with qtbot.waitSignal(panel.export_done, timeout=30_000):
+        panel.export_walk(str(tmp_path / "walk.gif"), path["name"])
+    assert iio.imread(tmp_path / "walk.gif", index=None).shape[1:3] == (128, 128)
+    # kept with the project: the file on disk and a panel on the reopened project show 8× crisp
+    reopened = Project.open(ctx.project.folder)
+    assert reopened.ui["export_size"] == {"scale": 8, "resample": "nearest"}
+    other = LatentGridPanel(StudioContext(project=reopened))
+    qtbot.addWidget(other)
+    assert other.export_size.value() == ExportSize(8, "nearest")
+    other.shutdown()
 
 
 def test_follow_latest_checkpoint_reloads_without_losing_the_view(qtbot, panel, monkeypatch):
@@ -237,6 +279,7 @@ def test_melody_grid_hover_plays_and_walk_exports_midi(qtbot, ctx, tmp_path):
     panel = make_panel(qtbot, ctx, TinyMelodyModel())
     view = panel.view
     assert panel.loaded.modality == "melody" and view.cache[(0, 0)][0].shape == (48, 64, 3)
+    assert not any(a.isEnabled() for a in panel.export_size.scales.values())   # sizes are for pictures
     mouse(view, "move", centre_of(view, (1, 0)), NB, buttons=NB)
     qtbot.waitUntil(lambda: panel.preview.caption == "cell 1, 0", timeout=5_000)
     assert panel._play_info is not None                       # playback started (silent without a device)
@@ -297,6 +340,11 @@ def test_bookmark_and_path_edits_are_undoable(qtbot, make_studio_window, tmp_pat
     assert project.paths[-1]["name"] == path["name"]
     actions.undo_action.trigger()
     assert project.paths == [] and panel.paths.list.count() == 0
+    # the export size is a project setting too: one undo step puts the old choice back in the menu
+    panel.export_size.scales[8].trigger()
+    assert project.ui["export_size"] == {"scale": 8, "resample": "smooth"} and "8×" in actions.undo_action.text()
+    actions.undo_action.trigger()
+    assert "export_size" not in project.ui and panel.export_size.scales[4].isChecked()
     panel.shutdown()
 
 

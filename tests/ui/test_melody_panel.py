@@ -128,7 +128,8 @@ def test_generate_continue_play_stop_export(qtbot, panel, tmp_path):
         out = panel.export(tmp_path / f"tune.{ext}")
         data, sr = sf.read(str(out))
         assert sr == 44100 and np.abs(data).max() > 0.05
-        assert read_provenance(out)["seed"] == 5 and read_provenance(out)["synth"]["voice"] == panel.voice.currentText()
+        synth = read_provenance(out)["synth"]
+        assert read_provenance(out)["seed"] == 5 and synth["program"] == panel.instrument.program()
     # a note changed by hand: the next export says so
     panel.roll.apply(panel.roll.notes[:-1], "delete the last note")
     assert read_provenance(panel.export(tmp_path / "edited.mid"))["edited_by_hand"] is True

@@ -1,8 +1,10 @@
 """Text panel driven like a user: stream samples, stop midway, presets, copy, save, perplexity, screenshot."""
 from __future__ import annotations
 
+import itertools
 import json
 import math
+import time
 
 import pytest
 import torch
@@ -83,6 +85,115 @@ def test_streams_samples_side_by_side_and_stops_midway(panel, model, qtbot):
     prime_fmt = doc.begin().begin().fragment().charFormat()
     assert prime_fmt.fontWeight() > 500
     assert panel.generate_button.isEnabled() and not panel.stop_button.isEnabled()
+
+
+def _count_view_writes(view, monkeypatch) -> list[int]:
+    """Every write into a sample view (the sizes written), however the panel batches them."""
+    writes: list[int] = []
+    plain = view.append
+
+    def counted(text: str) -> None:
+        writes.append(len(text))
+        plain(text)
+    monkeypatch.setattr(view, "append", counted)
+    return writes
+
+
+def _headless(model, prime: str, n: int, seed: int, controls: dict) -> str:
+    """The first ``n`` characters the model writes for ``seed`` without the panel."""
+    return "".join(itertools.islice(model.continue_text(prime, n, seed=seed, **controls), n))
+
+
+def test_long_stream_arrives_complete_in_order_in_batches(panel, model, qtbot, monkeypatch):
+    from studio.ui.panels.text import PAINT_MS
+
+    panel.set_model(model, "tiny-gpt")
+    panel.prime.setPlainText("Shall I")
+    panel.length.setValue(3000)
+    panel.samples.setValue(1)
+    panel.seed.setValue(11)
+    view = panel.views[0]
+    writes = _count_view_writes(view, monkeypatch)
+    start = time.perf_counter()
+    with qtbot.waitSignal(panel.jobs.finished, timeout=120_000) as done:
+        panel.generate_button.click()
+    elapsed = time.perf_counter() - start
+    assert done.args == [False] and panel.status.text() == "Done."
+    expected = _headless(model, "Shall I", 3000, 11, panel.request().controls())
+    # every character, in order, both in the sample and on screen
+    assert view.generated == expected
+    assert view.view.toPlainText() == "Shall I" + expected
+    assert panel.progress.value() == 3000
+    # the view is written on a clock, not per character: at most one write per paint tick
+    assert 1 <= len(writes) <= elapsed * 1000 / (0.9 * PAINT_MS) + 2
+    assert sum(writes) == 3000
+
+
+def test_text_that_piles_up_while_the_window_is_busy_goes_in_at_once(panel, model, qtbot, monkeypatch):
+    panel.set_model(model, "tiny-gpt")
+    panel.prime.setPlainText("Thou")
+    panel.length.setValue(1500)
+    panel.samples.setValue(2)
+    panel.seed.setValue(4)
+    writes = [_count_view_writes(v, monkeypatch) for v in panel.views[:2]]
+    with qtbot.waitSignal(panel.jobs.finished, timeout=20_000):  # the queued chunks and the end arrive after
+        panel.generate_button.click()
+        panel.jobs.wait(120.0)  # the UI thread does not turn while the model writes everything
+    controls = panel.request().controls()
+    for i, view in enumerate(panel.views[:2]):
+        assert view.generated == _headless(model, "Thou", 1500, 4 + i, controls)
+        # 1,500 characters in at most two inserts (the first batch goes in at once, the rest together)
+        assert 1 <= len(writes[i]) <= 2
+
+
+def test_stop_mid_stream_keeps_an_exact_prefix(panel, model, qtbot, monkeypatch):
+    panel.set_model(model, "tiny-gpt")
+    panel.prime.setPlainText("Shall I")
+    panel.length.setValue(100_000)
+    panel.samples.setValue(1)
+    panel.seed.setValue(2)
+    view = panel.views[0]
+    writes = _count_view_writes(view, monkeypatch)
+    panel.generate_button.click()
+    qtbot.waitUntil(lambda: len(view.generated) >= 300, timeout=60_000)
+    assert panel.jobs.busy and len(writes) < len(view.generated)
+    with qtbot.waitSignal(panel.jobs.finished, timeout=10_000) as stopped:
+        qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
+    assert stopped.args == [True] and panel.status.text() == "Stopped."
+    n = len(view.generated)
+    assert 300 <= n < 100_000
+    assert view.generated == _headless(model, "Shall I", n, 2, panel.request().controls())
+    assert view.view.toPlainText() == "Shall I" + view.generated
+    assert panel.progress.value() == n
+    assert panel.generate_button.isEnabled() and not panel.stop_button.isEnabled()
+
+
+def test_small_models_write_on_one_thread_and_give_the_threads_back(panel, model, qtbot):
+    """Per-character steps shared between threads wait on each other (10-40x slower on busy cores),
+    so the panel and `studio generate` decode on one thread, and leave torch's setting as it was."""
+    seen: list[int] = []
+    plain_advance = model.advance
+
+    def spy(tokens, state):
+        seen.append(torch.get_num_threads())
+        return plain_advance(tokens, state)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        model.advance = spy
+        panel.set_model(model, "tiny-gpt")
+        panel.length.setValue(50)
+        panel.samples.setValue(1)
+        with qtbot.waitSignal(panel.jobs.finished, timeout=20_000):
+            panel.generate_button.click()
+        assert seen and set(seen) == {1}
+        seen.clear()
+        model.sample(1, seed=0, length=20)  # what `studio generate` calls
+        assert seen and set(seen) == {1}
+        assert torch.get_num_threads() == 2
+    finally:
+        del model.advance
+        torch.set_num_threads(before)
 
 
 def test_same_seed_gives_the_same_text_as_the_model(panel, model, qtbot):

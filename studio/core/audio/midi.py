@@ -17,6 +17,7 @@ from typing import Any
 import mido
 
 from studio.core.audio.events import MAX_PITCH, MIN_PITCH, STEPS_PER_QUARTER, Note, events_to_notes, notes_to_events
+from studio.core.audio.instruments import DEFAULT_PROGRAM, check_program
 from studio.core.audio.note_spans import TooManyNotes, track_note_spans
 from studio.core.fileio import atomic_write_bytes
 
@@ -36,9 +37,10 @@ class MidiMelody:
     bpm: float = 120.0
     track_name: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
+    program: int | None = None  # the first melodic program_change (None: the file names no instrument)
 
 
-def events_to_midi(events, bpm: float = 120, program: int = 0, track_name: str = "Melody",
+def events_to_midi(events, bpm: float = 120, program: int = DEFAULT_PROGRAM, track_name: str = "Melody",
                    text_meta: dict | None = None, min_pitch: int = MIN_PITCH, velocity: int = 90) -> mido.MidiFile:
     """A one-track MIDI file of the melody (16th-note steps at ``bpm``)."""
     if bpm <= 0:
@@ -52,7 +54,7 @@ def events_to_midi(events, bpm: float = 120, program: int = 0, track_name: str =
     track.append(mido.MetaMessage("time_signature", numerator=4, denominator=4, time=0))
     if text_meta:
         track.append(mido.MetaMessage("text", text=TEXT_PREFIX + json.dumps(text_meta, default=str), time=0))
-    track.append(mido.Message("program_change", program=int(program) & 0x7F, channel=0, time=0))
+    track.append(mido.Message("program_change", program=check_program(program), channel=0, time=0))
     # Absolute-time messages, then deltas; note-offs sort before note-ons at the same tick.
     timeline: list[tuple[int, int, mido.Message]] = []
     for n in events_to_notes(events, min_pitch):
@@ -105,10 +107,12 @@ def read_midi(source, min_pitch: int = MIN_PITCH, max_pitch: int = MAX_PITCH,
     mid, name = _open(source)
     tpb = mid.ticks_per_beat or TICKS_PER_BEAT
     step_ticks = tpb / STEPS_PER_QUARTER
-    bpm, track_name, meta = None, "", {}
+    bpm, track_name, meta, program = None, "", {}, None
     spans: list[tuple[int, int, int]] = []  # (start_tick, end_tick, pitch)
     for track in mid.tracks:
         for msg in track:
+            if msg.type == "program_change" and program is None and msg.channel != 9:  # 9: drums
+                program = msg.program
             if not msg.is_meta:
                 continue
             if msg.type == "set_tempo" and bpm is None:
@@ -135,7 +139,7 @@ def read_midi(source, min_pitch: int = MIN_PITCH, max_pitch: int = MAX_PITCH,
             by_step[s] = (pitch, d)
     notes = [Note(p, s, d) for s, (p, d) in sorted(by_step.items())]
     events = notes_to_events(notes, length, min_pitch, max_pitch)
-    return MidiMelody(events, notes, float(bpm or 120.0), track_name, meta)
+    return MidiMelody(events, notes, float(bpm or 120.0), track_name, meta, program)
 
 
 def midi_to_events(source, min_pitch: int = MIN_PITCH, max_pitch: int = MAX_PITCH,

@@ -33,6 +33,6 @@ def import_dataset(modality: str, sources, out_dir, **kwargs):
 
 
 def import_demo(modality: str, out_dir, **kwargs):
-    """Import a built-in demo source (shapes, Essen folk songs, Python's help text); see ``demo.py``."""
+    """Import a built-in demo source (shapes, Essen folk songs, Shakespeare's plays); see ``demo.py``."""
     from studio.core.datasets.demo import import_demo as _demo
     return _demo(modality, out_dir, **kwargs)

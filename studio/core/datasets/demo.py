@@ -3,7 +3,8 @@
 - images: coloured shapes (circle, square, triangle, star) of varied size, position
   and rotation, drawn by Pillow at run time (seeded, so the same every time);
 - melody: Essen folk songs from the ABC files that music21 ships in its corpus;
-- text: the help topics that ship with Python (``pydoc_data.topics``).
+- text: tiny-shakespeare (public-domain plays, as distributed with char-rnn), shipped in
+  ``resources/demo/sources``.
 Generated sources go to ``<data dir>/demo-sources`` so re-imports are cache hits.
 """
 from __future__ import annotations
@@ -20,8 +21,7 @@ LICENSES = {
     "image": "Procedurally generated shapes (Generative Studio demo); free to use.",
     "melody": "Essen Folksong Collection (Helmut Schaffrath et al.) as shipped in music21's corpus "
               "(music21 is BSD-licensed); for study and demonstration.",
-    "text": "Python's help topics (pydoc_data.topics), part of the Python distribution "
-            "(Python Software Foundation License).",
+    "text": "Works of Shakespeare (tiny-shakespeare, as distributed with char-rnn); public domain.",
 }
 
 
@@ -87,18 +87,16 @@ def essen_files(limit: int | None = None) -> list[Path]:
     return files[:limit] if limit else files
 
 
-def pydoc_text() -> str:
-    """Python's own help topics as one document."""
-    from pydoc_data.topics import topics
-
-    return "\n\n".join(f"{key}\n{'=' * len(key)}\n\n{topics[key].strip()}" for key in sorted(topics)) + "\n"
+def shakespeare_file() -> Path:
+    """The shipped tiny-shakespeare text (read in place, never copied)."""
+    return paths.resources_dir() / "demo" / "sources" / "tiny-shakespeare.txt"
 
 
 def import_demo(modality: str, out_dir, *, n: int | None = None, progress: ProgressCallback | None = None,
                 cancel: CancelToken = None, **settings: Any) -> ImportResult:
     """Import the built-in demo source of ``modality`` ('image' | 'melody' | 'text') into ``out_dir``.
 
-    ``n``: number of shapes (images, default 512) or of tunes (melody, default 240).
+    ``n``: number of shapes (images, default 512) or of tunes (melody, default 240; 0: every Essen tune).
     Other keyword arguments go to the importer (size, channels, phrase_bars, ...).
     """
     modality = {"images": "image", "music": "melody", "melodies": "melody"}.get(modality, modality)
@@ -114,22 +112,22 @@ def import_demo(modality: str, out_dir, *, n: int | None = None, progress: Progr
     if modality == "melody":
         from studio.core.datasets.music import import_music
 
-        tunes = int(n or 240)
         files = essen_files()
         if not files:
             raise FileNotFoundError("music21's corpus has no Essen folk songs in this installation")
-        per_file = 40
-        chosen = files[: max(1, math.ceil(tunes / per_file))]
-        return import_music(chosen, out_dir, max_tunes_per_file=min(per_file, tunes), progress=progress,
+        if n == 0:  # the whole collection
+            chosen, per_file = files, None
+        else:
+            tunes, per_file = int(n or 240), 40
+            chosen, per_file = files[: max(1, math.ceil(tunes / per_file))], min(per_file, tunes)
+        return import_music(chosen, out_dir, max_tunes_per_file=per_file, progress=progress,
                             cancel=cancel, license_note=LICENSES["melody"], **settings)
     if modality == "text":
         from studio.core.datasets.text import import_text
-        from studio.core.fileio import atomic_write_text
 
-        text = pydoc_text()
-        src = demo_sources_dir() / "python-help-topics.txt"
-        if not src.exists() or src.read_text(encoding="utf-8") != text:
-            atomic_write_text(src, text)
+        src = shakespeare_file()
+        if not src.is_file():
+            raise FileNotFoundError(f"{src}: the demo text is missing from this installation")
         return import_text([src], out_dir, progress=progress, cancel=cancel, license_note=LICENSES["text"],
                            **settings)
     raise ValueError(f"unknown demo modality {modality!r}; use image, melody or text")

@@ -13,6 +13,7 @@ from typing import Any
 
 from studio.core.export.naming import DEFAULT_PATTERN, check_target, format_name, plan_paths
 from studio.core.export.provenance import make_recipe, sha256_file
+from studio.core.export.scale import ExportSize
 
 FORMATS = {"image": ("png", "jpg", "webp", "gif"), "melody": ("mid", "wav", "flac"), "text": ("txt",)}
 DEFAULT_FORMAT = {"image": "png", "melody": "mid", "text": "txt"}
@@ -51,6 +52,8 @@ class GenerateRequest:
     bpm: float = 120.0
     pattern: str = DEFAULT_PATTERN
     extra_sampling: dict[str, Any] = field(default_factory=dict)
+    size: ExportSize | None = None  # images only: enlarge 1/2/4/8× (None: the model's own size)
+    program: int | None = None  # melodies: General MIDI instrument (None: the studio's default)
 
 
 def source_for_run(run_dir: str | Path, info: Any) -> Source:
@@ -137,6 +140,9 @@ def generate_files(model, plugin, req: GenerateRequest, source: Source) -> list[
     if req.n < 1:
         raise GenerateError(f"--n must be at least 1, got {req.n}")
     fmt, as_file = _resolve_format(req, modality)
+    if req.size is not None and modality != "image":
+        raise GenerateError(f"--scale/--resample enlarge pictures; this run is a {modality} model "
+                            f"({fmt} files have no pixels), so leave them out")
     prime_value, prime_record = _prime(req, model, modality)
     kw = sampling_params(req, modality)
     names = dict(plugin=plugin.id, run=source.run_id, seed=req.seed)
@@ -164,7 +170,8 @@ def generate_files(model, plugin, req: GenerateRequest, source: Source) -> list[
 
     def recipe(index: int | None, vector=None, **extra):
         if modality == "melody":
-            extra["bpm"] = req.bpm
+            from studio.core.audio.instruments import program_name
+            extra.update(bpm=req.bpm, program=_program(req), instrument=program_name(_program(req)))
         return make_recipe(plugin_id=plugin.id, plugin_version=plugin.version, run_id=source.run_id,
                            run_path=source.run_path, checkpoint_sha256=source.checkpoint_sha256,
                            checkpoint_step=source.checkpoint_step, checkpoint_path=source.checkpoint_path,
@@ -187,25 +194,36 @@ def _write_images(samples, req, fmt, paths, per_sample, recipe) -> list[Path]:
     from studio.core.export.images import contact_sheet, save_image, save_images
 
     frames = [samples[i] for i in range(req.n)]
-    if req.grid:
+    if req.grid:  # each cell is enlarged, then laid out; the recipe records the choice
         labels = [f"seed {req.seed} #{i}" for i in range(req.n)]
-        return [save_image(contact_sheet(frames, labels), paths[0], recipe(None, frames=req.n, layout="grid"),
-                           fmt=fmt, overwrite=req.overwrite)]
+        return [save_image(contact_sheet(frames, labels, size=req.size), paths[0],
+                           recipe(None, frames=req.n, layout="grid"), fmt=fmt, overwrite=req.overwrite,
+                           size=req.size, scaled=True)]
     if fmt == "gif":
         from studio.core.export.video import save_gif
-        return [save_gif(frames, paths[0], recipe(None, frames=req.n), overwrite=req.overwrite)]
-    return save_images(frames, paths, per_sample, fmt=fmt, overwrite=req.overwrite)
+        return [save_gif(frames, paths[0], recipe(None, frames=req.n), overwrite=req.overwrite, size=req.size)]
+    return save_images(frames, paths, per_sample, fmt=fmt, overwrite=req.overwrite, size=req.size)
+
+
+def _program(req: GenerateRequest) -> int:
+    from studio.core.audio.instruments import DEFAULT_PROGRAM
+    return DEFAULT_PROGRAM if req.program is None else int(req.program)
 
 
 def _write_melodies(events, req, fmt, paths, per_sample, model) -> list[Path]:
     spec = model.spec
     min_pitch = int(getattr(spec, "min_pitch", 0) or 36)
-    if fmt == "mid":
+    program = _program(req)
+    if fmt == "mid":  # the program_change makes a DAW play the instrument the audio export uses
         from studio.core.export.midi import save_midi
-        return [save_midi(e, p, r, bpm=req.bpm, min_pitch=min_pitch, overwrite=req.overwrite)
+        return [save_midi(e, p, r, bpm=req.bpm, program=program, min_pitch=min_pitch, overwrite=req.overwrite)
                 for e, p, r in zip(events, paths, per_sample)]
-    from studio.core.audio.synth import render
+    from studio.core.audio.render import render_melody
     from studio.core.export.audio import save_audio
     sr = 44100
-    return [save_audio(render(e, bpm=req.bpm, sample_rate=sr, min_pitch=min_pitch), p, r, sample_rate=sr,
-                       overwrite=req.overwrite) for e, p, r in zip(events, paths, per_sample)]
+    out = []
+    for e, p, r in zip(events, paths, per_sample):
+        sound = render_melody(e, bpm=req.bpm, program=program, sample_rate=sr, min_pitch=min_pitch)
+        out.append(save_audio(sound.audio, p, {**r, "synth": sound.synth}, sample_rate=sr,
+                              overwrite=req.overwrite))
+    return out

@@ -18,6 +18,7 @@ from PIL.PngImagePlugin import PngInfo
 
 from studio.core.export.naming import check_target
 from studio.core.export.provenance import DISCLOSURE_LINE, GENERATOR, finalize, to_json
+from studio.core.export.scale import ExportSize, check_budget, scale_image, stamp
 from studio.core.export.xmp import xmp_packet
 from studio.core.fileio import atomic_write_bytes
 
@@ -90,22 +91,39 @@ def encode_image(image: Any, recipe: dict[str, Any] | None, fmt: str = "PNG", qu
     return buf.getvalue()
 
 
+def sized(image: Any, recipe: dict[str, Any] | None, size: ExportSize | None,
+          scaled: bool = False) -> tuple[Any, dict[str, Any] | None]:
+    """(picture, recipe) at the export size: enlarged by ``size`` (unless ``scaled`` says a sheet of
+    already enlarged cells is coming) and the choice recorded in the recipe."""
+    if size is None:
+        return image, recipe
+    arr = np.asarray(image) if isinstance(image, Image.Image) else to_uint8(image)
+    if not scaled:
+        arr = scale_image(arr, size)
+    return arr, stamp(recipe, size, arr.shape[1], arr.shape[0])
+
+
 def save_image(image: Any, path: str | Path, recipe: dict[str, Any] | None, *, fmt: str | None = None,
-               quality: int = 95, overwrite: bool = False) -> Path:
-    """Write one image; the format comes from ``fmt`` or the file extension."""
+               quality: int = 95, overwrite: bool = False, size: ExportSize | None = None,
+               scaled: bool = False) -> Path:
+    """Write one image; the format comes from ``fmt`` or the file extension. ``size`` enlarges it
+    (``scaled=True``: it already is, only record the choice)."""
     path = check_target(path, overwrite)
-    atomic_write_bytes(path, encode_image(image, recipe, image_format(path, fmt), quality))
+    fmt = image_format(path, fmt)
+    image, recipe = sized(image, recipe, size, scaled)
+    atomic_write_bytes(path, encode_image(image, recipe, fmt, quality))
     return path
 
 
 def save_images(images: Sequence[Any], paths: Sequence[str | Path], recipes: Sequence[dict[str, Any]], *,
-                fmt: str | None = None, quality: int = 95, overwrite: bool = False) -> list[Path]:
+                fmt: str | None = None, quality: int = 95, overwrite: bool = False,
+                size: ExportSize | None = None) -> list[Path]:
     """A batch: every target is checked before the first file is written."""
     if not (len(images) == len(paths) == len(recipes)):
         raise ValueError(f"{len(images)} images, {len(paths)} paths and {len(recipes)} recipes do not match")
     for p in paths:
         check_target(p, overwrite)
-    return [save_image(img, p, r, fmt=fmt, quality=quality, overwrite=True)
+    return [save_image(img, p, r, fmt=fmt, quality=quality, overwrite=True, size=size)
             for img, p, r in zip(images, paths, recipes)]
 
 
@@ -118,14 +136,20 @@ def _font(size: int) -> ImageFont.ImageFont:
 
 def contact_sheet(images: Sequence[Any], labels: Sequence[str] | None = None, *, columns: int | None = None,
                   cell: int | None = None, padding: int = 4, background=(24, 24, 28),
-                  text_colour=(230, 230, 230)) -> Image.Image:
-    """A grid of images with a caption under each (seed, index...). Small images are scaled up."""
+                  text_colour=(230, 230, 230), size: ExportSize | None = None) -> Image.Image:
+    """A grid of images with a caption under each (seed, index...). Small images are scaled up:
+    by ``size`` when given (each cell exactly scale × the picture), else to at least 96 px."""
     if not len(images):
         raise ValueError("a contact sheet needs at least one image")
+    columns = columns or max(1, math.ceil(math.sqrt(len(images))))
+    rows = math.ceil(len(images) / columns)
+    if size is not None:
+        images = [to_uint8(im) for im in images]
+        side = max(images[0].shape[:2]) * size.scale
+        check_budget(columns * (side + padding), rows * (side + padding), what="the contact sheet")
+        images = [scale_image(im, size) for im in images]
     pils = [to_pil(im).convert("RGB") for im in images]
-    columns = columns or max(1, math.ceil(math.sqrt(len(pils))))
-    rows = math.ceil(len(pils) / columns)
-    side = cell or max(96, max(max(p.size) for p in pils))
+    side = cell or (max(max(p.size) for p in pils) if size is not None else max(96, max(max(p.size) for p in pils)))
     label_h = 14 if labels else 0
     font = _font(11)
     sheet = Image.new("RGB", (columns * (side + padding) + padding,

@@ -12,13 +12,14 @@ from typing import Any
 
 import mido
 
+from studio.core.audio.instruments import DEFAULT_PROGRAM
 from studio.core.export.naming import check_target
 from studio.core.export.provenance import DISCLOSURE_LINE, finalize, source_label
 from studio.core.fileio import atomic_write_bytes
 
 
-def melody_midi(events: Any, recipe: dict[str, Any] | None, *, bpm: float = 120, program: int = 0,
-                min_pitch: int | None = None) -> mido.MidiFile:
+def melody_midi(events: Any, recipe: dict[str, Any] | None, *, bpm: float = 120,
+                program: int = DEFAULT_PROGRAM, min_pitch: int | None = None) -> mido.MidiFile:
     from studio.core.audio.midi import events_to_midi
 
     if hasattr(events, "detach"):
@@ -33,7 +34,7 @@ def melody_midi(events: Any, recipe: dict[str, Any] | None, *, bpm: float = 120,
 
 
 def save_midi(events: Any, path: str | Path, recipe: dict[str, Any] | None, *, bpm: float = 120,
-              program: int = 0, min_pitch: int | None = None, overwrite: bool = False) -> Path:
+              program: int = DEFAULT_PROGRAM, min_pitch: int | None = None, overwrite: bool = False) -> Path:
     from studio.core.audio.midi import midi_bytes
 
     path = check_target(path, overwrite)

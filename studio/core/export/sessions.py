@@ -65,30 +65,3 @@ class OnnxRunner:
             raise ValueError(f"missing ONNX input(s) {', '.join(missing)}; the model takes {', '.join(self.input_names)}")
         arrays = {n: np.ascontiguousarray(np.asarray(feeds[n])) for n in self.input_names}
         return dict(zip(self.output_names, self.session.run(None, arrays)))
-
-
-def cached_export_path(run_dir: str | Path, checkpoint: str | Path, name: str) -> Path:
-    """Where the studio keeps the ONNX export of one checkpoint's module."""
-    return Path(run_dir) / "onnx" / f"{Path(checkpoint).stem}.{name}.onnx"
-
-
-def runner_for_run(run_dir: str | Path, name: str | None = None, *, checkpoint: str | Path | None = None,
-                   intra_threads: int | None = None) -> OnnxRunner:
-    """An :class:`OnnxRunner` for a run's module ``name`` (first one by default), exported on first use.
-
-    The export is verified against torch before it is cached, so a preview
-    served from it matches torch within the export tolerance.
-    """
-    from studio.core.export.onnx_export import export_module, model_metadata
-    from studio.core.training.checkpoints import load_model
-
-    model, plugin, info = load_model(run_dir, checkpoint=checkpoint, device="cpu")
-    ckpt = Path(info.path)
-    specs = {s.name: s for s in model.onnx_exports()}
-    if not specs:
-        raise ValueError(f"{run_dir}: the {plugin.id} model lists nothing to export")
-    spec = specs[name] if name else next(iter(specs.values()))
-    path = cached_export_path(run_dir, ckpt, spec.name)
-    if not path.exists() or path.stat().st_mtime < ckpt.stat().st_mtime:  # a newer checkpoint replaced it
-        export_module(spec, path, metadata=model_metadata(plugin, getattr(model, "config", None)))
-    return OnnxRunner(path, intra_threads=intra_threads)

@@ -1,8 +1,9 @@
 """Animated exports: GIF (comment extension) and MP4 (ffmpeg ``-metadata`` tags, optional melody soundtrack).
 
 Both go through imageio / imageio-ffmpeg (the ffmpeg binary ships with the
-wheel, so export works without a system ffmpeg). Small generated frames are
-scaled up by a whole factor with nearest-neighbour so pixels stay crisp.
+wheel, so export works without a system ffmpeg). Frames are enlarged by the chosen
+:class:`~studio.core.export.scale.ExportSize`; without one, small frames are scaled up by a whole
+factor with nearest-neighbour (to ``min_side``) so pixels stay crisp.
 """
 from __future__ import annotations
 
@@ -16,31 +17,54 @@ import numpy as np
 from studio.core.export.images import to_uint8
 from studio.core.export.naming import check_target
 from studio.core.export.provenance import DISCLOSURE_LINE, GENERATOR, finalize, source_label, to_json
+from studio.core.export.scale import ExportSize, check_budget, even_frame, scale_image, stamp
 from studio.core.fileio import atomic_write_bytes
 
 
-def _frames(frames: Sequence[Any], min_side: int) -> list[np.ndarray]:
+def _rgb(frames: Sequence[Any]) -> list[np.ndarray]:
+    """RGB uint8 frames at their own size, all of one shape."""
     out = [to_uint8(f) for f in frames]
     if not out:
         raise ValueError("an animation needs at least one frame")
     out = [np.repeat(f[..., None], 3, axis=2) if f.ndim == 2 else f for f in out]
-    h, w = out[0].shape[:2]
     if any(f.shape != out[0].shape for f in out):
         raise ValueError("all frames of an animation must have the same size")
-    k = max(1, -(-min_side // max(1, min(h, w))))
-    if k > 1:
-        out = [np.repeat(np.repeat(f, k, axis=0), k, axis=1) for f in out]
     return out
 
 
+def _enlarger(shape: tuple[int, ...], min_side: int, size: ExportSize | None, even: bool = False):
+    """frame -> frame at the export size (``size``, else whole-factor nearest up to ``min_side``);
+    ``even`` pads odd sides for video codecs."""
+    k = 1 if size is not None else max(1, -(-min_side // max(1, min(shape[:2]))))
+
+    def enlarge(f: np.ndarray) -> np.ndarray:
+        f = scale_image(f, size) if size is not None else (np.repeat(np.repeat(f, k, axis=0), k, axis=1)
+                                                           if k > 1 else f)
+        return even_frame(f) if even else f
+    return enlarge
+
+
+def _frames(frames: Sequence[Any], min_side: int, size: ExportSize | None = None) -> list[np.ndarray]:
+    """Every frame enlarged (a GIF is encoded from all of them at once, so check the memory first)."""
+    rgb = _rgb(frames)
+    h, w = rgb[0].shape[:2]
+    k = size.scale if size is not None else max(1, -(-min_side // max(1, min(h, w))))
+    check_budget(w * k, h * k, len(rgb), what="the animation")
+    enlarge = _enlarger(rgb[0].shape, min_side, size)
+    return [enlarge(f) for f in rgb]
+
+
 def save_gif(frames: Sequence[Any], path: str | Path, recipe: dict[str, Any] | None, *, fps: float = 8.0,
-             loop: int = 0, min_side: int = 128, overwrite: bool = False) -> Path:
-    """An animated GIF whose comment extension holds the recipe JSON (it starts with the disclosure)."""
+             loop: int = 0, min_side: int = 128, overwrite: bool = False, size: ExportSize | None = None,
+             scaled: bool = False) -> Path:
+    """An animated GIF whose comment extension holds the recipe JSON (it starts with the disclosure).
+    ``size`` enlarges the frames (``scaled=True``: they already are; only record the choice)."""
     import imageio.v3 as iio
 
     path = check_target(path, overwrite)
-    recipe = finalize(recipe)
-    data = iio.imwrite("<bytes>", np.stack(_frames(frames, min_side)), extension=".gif",
+    out = _frames(frames, 1 if size is not None else min_side, None if scaled else size)
+    recipe = finalize(stamp(recipe, size, out[0].shape[1], out[0].shape[0]))
+    data = iio.imwrite("<bytes>", np.stack(out), extension=".gif",
                        duration=int(round(1000 / fps)), loop=loop, comment=to_json(recipe).encode("ascii"))
     atomic_write_bytes(path, data)
     return path
@@ -55,28 +79,32 @@ def mp4_tags(recipe: dict[str, Any]) -> dict[str, str]:
 
 def save_mp4(frames: Sequence[Any], path: str | Path, recipe: dict[str, Any] | None, *, fps: float = 12.0,
              min_side: int = 256, audio: Any = None, sample_rate: int = 44100, quality: int = 7,
-             overwrite: bool = False) -> Path:
+             overwrite: bool = False, size: ExportSize | None = None) -> Path:
     """An H.264 MP4 with the recipe in its metadata; ``audio`` (float array or a WAV path) adds an AAC track."""
     return save_mp4_stream([frames], path, recipe, fps=fps, min_side=min_side, audio=audio,
-                           sample_rate=sample_rate, quality=quality, overwrite=overwrite)
+                           sample_rate=sample_rate, quality=quality, overwrite=overwrite, size=size)
 
 
 def save_mp4_stream(batches: Iterable[Sequence[Any]], path: str | Path, recipe: dict[str, Any] | None, *,
                     fps: float = 12.0, min_side: int = 256, audio: Any = None, sample_rate: int = 44100,
-                    quality: int = 7, overwrite: bool = False) -> Path:
+                    quality: int = 7, overwrite: bool = False, size: ExportSize | None = None) -> Path:
     """``save_mp4`` from batches of frames sent to ffmpeg as they come (only one batch in memory,
     so a long walk costs no more than a short one). Written to a temporary file next to ``path``
-    and moved into place when complete: a failure mid-way leaves no half file."""
+    and moved into place when complete: a failure mid-way leaves no half file. ``size`` enlarges
+    every frame (instead of ``min_side``); odd sides are padded by one pixel for the codec."""
     import imageio_ffmpeg
 
     path = check_target(path, overwrite)
     it = iter(batches)
     first = next(it, None)
-    frames_u8 = _frames(first if first is not None else [], min_side)
-    shape = frames_u8[0].shape
+    # frames are enlarged one at a time as they are sent: an 8× walk holds one big frame, not all
+    frames_u8 = _rgb(first if first is not None else [])
+    enlarge = _enlarger(frames_u8[0].shape, min_side, size, even=True)
+    source_shape = frames_u8[0].shape
+    shape = enlarge(frames_u8[0]).shape
     h, w = shape[:2]
     params: list[str] = []
-    for key, value in mp4_tags(recipe).items():
+    for key, value in mp4_tags(stamp(recipe, size, w, h)).items():
         params += ["-metadata", f"{key}={value}"]
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".mp4", dir=path.parent)
@@ -103,11 +131,11 @@ def save_mp4_stream(batches: Iterable[Sequence[Any]], path: str | Path, recipe: 
             pending: list[np.ndarray] | None = frames_u8
             while pending is not None:
                 for f in pending:
-                    if f.shape != shape:
-                        raise ValueError(f"{path}: frames of {f.shape[:2]} after frames of {shape[:2]}")
-                    writer.send(np.ascontiguousarray(f))
+                    if f.shape != source_shape:
+                        raise ValueError(f"{path}: frames of {f.shape[:2]} after frames of {source_shape[:2]}")
+                    writer.send(np.ascontiguousarray(enlarge(f)))
                 batch = next(it, None)
-                pending = None if batch is None else (_frames(batch, min_side) if len(batch) else [])
+                pending = None if batch is None else (_rgb(batch) if len(batch) else [])
         finally:
             writer.close()
         os.replace(tmp, path)

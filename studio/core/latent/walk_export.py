@@ -99,14 +99,17 @@ def _checkpoint_identity(ckpt: str | None) -> tuple[str | None, int | None]:
     return sha256_file(ckpt), step
 
 
-def write_png(path: str | Path, image_hwc: np.ndarray, provenance: dict[str, Any] | None = None) -> Path:
+def write_png(path: str | Path, image_hwc: np.ndarray, provenance: dict[str, Any] | None = None,
+              size=None, scaled: bool = False) -> Path:
+    """One PNG; ``size`` (an ``ExportSize``) enlarges it, or with ``scaled`` records that a sheet of
+    already enlarged cells was made at that size."""
     from PIL import Image
     from PIL.PngImagePlugin import PngInfo
 
     recipe = _recipe(provenance)
     if recipe is not None:
         from studio.core.export.images import save_image
-        return save_image(np.ascontiguousarray(image_hwc), path, recipe, overwrite=True)
+        return save_image(np.ascontiguousarray(image_hwc), path, recipe, overwrite=True, size=size, scaled=scaled)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     info = PngInfo()
@@ -116,24 +119,31 @@ def write_png(path: str | Path, image_hwc: np.ndarray, provenance: dict[str, Any
 
 
 def write_gif(path: str | Path, frames_hwc: np.ndarray, fps: float = 12.0, scale: int = 1,
-              provenance: dict[str, Any] | None = None) -> Path:
-    """An endlessly looping GIF with exactly one frame per input frame.
+              provenance: dict[str, Any] | None = None, size=None) -> Path:
+    """An endlessly looping GIF with exactly one frame per input frame; ``size`` (an ``ExportSize``)
+    enlarges the frames, else the whole factor ``scale`` (nearest).
 
     Pillow merges consecutive identical frames; a walk whose neighbours decode identically
-    gets one pixel's lowest bit toggled so the requested frame count is kept.
+    gets one pixel's lowest bit toggled (after enlarging) so the requested frame count is kept.
     """
     from PIL import Image
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    frames = [upscale(f, scale).copy() for f in frames_hwc]
+    if size is not None:
+        from studio.core.export.scale import check_budget, scale_frames
+        n, h, w = len(frames_hwc), *np.asarray(frames_hwc[0]).shape[:2]
+        check_budget(w * size.scale, h * size.scale, n, what=f"the walk at {size.scale}×")
+        frames = [f.copy() for f in scale_frames(frames_hwc, size)]
+    else:
+        frames = [upscale(f, scale).copy() for f in frames_hwc]
     for k in range(1, len(frames)):
         if np.array_equal(frames[k], frames[k - 1]):
             frames[k][0, 0, 0] ^= 1
     recipe = _recipe(provenance)
     if recipe is not None:
         from studio.core.export.video import save_gif
-        return save_gif(frames, path, recipe, fps=fps, min_side=1, overwrite=True)
+        return save_gif(frames, path, recipe, fps=fps, min_side=1, overwrite=True, size=size, scaled=True)
     ims = [Image.fromarray(f) for f in frames]
     ims[0].save(path, save_all=True, append_images=ims[1:], duration=int(round(1000.0 / fps)), loop=0,
                 optimize=False, comment=_provenance_text(provenance).encode("utf-8"))
@@ -141,26 +151,28 @@ def write_gif(path: str | Path, frames_hwc: np.ndarray, fps: float = 12.0, scale
 
 
 def write_mp4(path: str | Path, frames_hwc: np.ndarray, fps: float = 24.0, min_size: int = 256,
-              audio_path: str | Path | None = None, provenance: dict[str, Any] | None = None) -> Path:
-    """H.264 MP4 with the walk's recipe. Small frames are upscaled (nearest) to at least ``min_size``
-    so players show them crisp; ``audio_path`` adds a soundtrack."""
-    return write_mp4_stream(path, [np.asarray(frames_hwc)], fps, min_size, audio_path, provenance)
+              audio_path: str | Path | None = None, provenance: dict[str, Any] | None = None, size=None) -> Path:
+    """H.264 MP4 with the walk's recipe. Frames are enlarged by ``size`` (an ``ExportSize``), else
+    (nearest) to at least ``min_size`` so players show them crisp; ``audio_path`` adds a soundtrack."""
+    return write_mp4_stream(path, [np.asarray(frames_hwc)], fps, min_size, audio_path, provenance, size)
 
 
 def write_mp4_stream(path: str | Path, batches: Iterable[np.ndarray], fps: float = 24.0, min_size: int = 256,
-                     audio_path: str | Path | None = None, provenance: dict[str, Any] | None = None) -> Path:
+                     audio_path: str | Path | None = None, provenance: dict[str, Any] | None = None,
+                     size=None) -> Path:
     """``write_mp4`` from an iterable of uint8 (n,H,W,3) frame batches, each sent to ffmpeg as it
     comes (``studio.core.export.video.save_mp4_stream``), so a long walk needs no more memory."""
     from studio.core.export.video import save_mp4_stream
 
     return save_mp4_stream(batches, path, _recipe(provenance), fps=fps, min_side=min_size, audio=audio_path,
-                           overwrite=True)
+                           overwrite=True, size=size)
 
 
-def write_png_frames(folder: str | Path, frames_hwc: np.ndarray, provenance: dict[str, Any] | None = None) -> list[Path]:
+def write_png_frames(folder: str | Path, frames_hwc: np.ndarray, provenance: dict[str, Any] | None = None,
+                     size=None) -> list[Path]:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    return [write_png(folder / f"frame-{k:04d}.png", f, {**(provenance or {}), "frame": k})
+    return [write_png(folder / f"frame-{k:04d}.png", f, {**(provenance or {}), "frame": k}, size=size)
             for k, f in enumerate(frames_hwc)]
 
 

@@ -1,7 +1,9 @@
 """The training engine: loop, checkpoints, metrics store, control, DDP (no Qt; torch imported lazily).
 
 Entry points for front ends (re-exported lazily so ``import studio.core.training`` stays cheap):
-  train, TrainResult, StopTraining            engine.py   - run training in this process
+  train, TrainingSetupError                   engine.py   - run training in this process
+  TrainResult, StopTraining, Hook             session.py  - what train() returns / a hook may raise
+  RunStatus, EventKind                        events.py   - run.json status words, hook event kinds
   TrainingProcess, ProcessStatus              process.py  - run it in a child process (the window)
   load_model, list_checkpoints, latest_checkpoint, CheckpointError    checkpoints.py
   MetricsReader, read_metrics                 metrics.py  - follow a run's metrics live
@@ -10,7 +12,9 @@ Entry points for front ends (re-exported lazily so ``import studio.core.training
   read_run, effective_status                  run_folder.py
 """
 _EXPORTS = {
-    "train": "engine", "TrainResult": "engine", "StopTraining": "engine", "TrainingSetupError": "engine",
+    "train": "engine", "TrainingSetupError": "engine",
+    "TrainResult": "session", "StopTraining": "session", "Hook": "session",
+    "RunStatus": "events", "EventKind": "events",
     "TrainingProcess": "process", "ProcessStatus": "process",
     "load_model": "checkpoints", "list_checkpoints": "checkpoints", "latest_checkpoint": "checkpoints",
     "best_checkpoint": "checkpoints", "CheckpointError": "checkpoints", "CheckpointInfo": "checkpoints",

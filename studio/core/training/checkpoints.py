@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from studio.core.fileio import DiskFullError, atomic_write_bytes, atomic_write_json, read_json
+from studio.core.training.run_folder import read_run
 
 FORMAT = "studio-checkpoint/1"
 NAME_RE = re.compile(r"^step-(\d{8,})\.safetensors$")
@@ -155,9 +156,9 @@ def list_checkpoints(run_dir: str | Path, include_invalid: bool = False) -> list
 
 def _best_step(run_dir: Path) -> int | None:
     try:
-        best = read_json(run_dir / "run.json").get("best") or {}
+        best = read_run(run_dir).get("best") or {}
         return int(best["step"]) if "step" in best else None
-    except (OSError, ValueError, AttributeError, TypeError):
+    except (ValueError, AttributeError, TypeError):  # no run.json (a bare checkpoints folder), or a bad one
         return None
 
 

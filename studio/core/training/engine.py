@@ -5,9 +5,10 @@
 Set-up (this module): plugin, data, run folder (refusing one that holds
 another run unless resuming), settings, device, threads, seeds, precision,
 optimizers, resume from the newest valid checkpoint. The loop itself lives in
-``loop.py``. Events go to ``hooks`` (callables taking one ``dict``; see
-``loop.py`` for the event kinds); a hook may raise :class:`StopTraining` to
-ask for a graceful stop.
+``loop.py``; what they share (``Session``, ``TrainResult``, ``StopTraining``,
+``Hook``) in ``session.py``. Events go to ``hooks`` (callables taking one
+``dict``; ``events.py`` names the kinds and their fields); a hook may raise
+``StopTraining`` to ask for a graceful stop.
 """
 from __future__ import annotations
 
@@ -16,37 +17,19 @@ import os
 import random
 import socket
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
+from studio.core.training.events import RunStatus
 from studio.core.training.run_folder import RunFolder, RunFolderError, read_run
+from studio.core.training.session import Hook, Session, TrainResult
 
 DEFAULT_STEPS = 1000
 log = logging.getLogger("studio.training")
-Hook = Callable[[dict], None]
-
-
-class StopTraining(Exception):
-    """Raised by a hook to stop gracefully (finish the step, checkpoint, status ``stopped``)."""
 
 
 class TrainingSetupError(ValueError):
     """The run could not start (bad settings, unusable folder, data that does not fit the plugin)."""
-
-
-@dataclass
-class TrainResult:
-    run_dir: Path
-    status: str                      # "done" | "stopped" | "failed"
-    reason: str
-    step: int
-    metrics: dict[str, float] = field(default_factory=dict)
-    checkpoint: Path | None = None   # the newest checkpoint on disk at the end
-
-    @property
-    def ok(self) -> bool:
-        return self.status in ("done", "stopped")
 
 
 def _resolve_plugin(plugin_or_id):
@@ -132,33 +115,6 @@ def train(plugin_or_id, data, out_dir, *, steps: int | None = None, minutes: flo
             ddp.shutdown(wait_for_peers=result is not None and result.ok)
 
 
-@dataclass
-class Session:
-    """Everything the loop needs, built by :func:`_setup`."""
-    plugin: Any
-    data: Any
-    run: RunFolder
-    model: Any
-    config: Any
-    engine: Any            # EngineSettings
-    opt: Any               # EngineOptimizers
-    precision: Any         # Precision
-    device: str
-    device_label: str
-    dist: Any              # DistContext
-    dist_initialized: bool
-    data_gen: Any          # torch.Generator for training batches
-    start_step: int
-    max_steps: int | None
-    max_minutes: float | None
-    threads: int
-    resumed_from: Path | None = None
-    resuming: bool = False        # the folder held this run before (its later metrics are redone)
-    best: dict[str, Any] | None = None
-    active_seconds: float = 0.0   # training time of earlier sessions (from the checkpoint)
-    warnings: list[str] = field(default_factory=list)
-
-
 def _setup(plugin_or_id, data, run: RunFolder, steps, minutes, device, seed, user: dict, resume: bool,
            reserve_core: bool, ctx) -> Session:
     import torch
@@ -177,7 +133,7 @@ def _setup(plugin_or_id, data, run: RunFolder, steps, minutes, device, seed, use
             from studio.core.training.rank_failures import clear
             clear(run.path)
     else:
-        old = read_run(run.path) if resume and (run.path / "run.json").exists() else None
+        old = read_run(run.path) if resume and run.run_file.exists() else None
     if old and old.get("plugin", {}).get("id") not in (None, plugin.id):
         raise RunFolderError(f"{run.path} holds a run of plugin {old['plugin']['id']}, not {plugin.id}")
     td, data_path, fingerprint = _resolve_data(data)
@@ -232,7 +188,7 @@ def _setup(plugin_or_id, data, run: RunFolder, steps, minutes, device, seed, use
                   "engine": engine.to_dict(), "dataset": {"path": data_path, "fingerprint": fingerprint},
                   "data_spec": td.spec.to_dict(), "seed": engine.seed, "device": dev, "device_name": acc.label,
                   "precision": precision.name, "threads": threads, "world_size": ctx.world_size,
-                  "studio_version": _studio_version(), "status": "running", "reason": "",
+                  "studio_version": _studio_version(), "status": RunStatus.RUNNING, "reason": "",
                   "step": session.start_step, "max_steps": steps, "max_minutes": minutes,
                   "pid": os.getpid(), "host": socket.gethostname(), "best": session.best,
                   "started": time.time()}

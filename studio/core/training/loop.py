@@ -1,6 +1,7 @@
 """The training loop: steps, control, validation, previews, checkpoints, guards.
 
-Events passed to hooks (dicts; the CLI prints them as JSON lines with ``--json``):
+Events passed to hooks (dicts; the CLI prints them as JSON lines with ``--json``;
+``events.py`` declares each kind's fields):
   start       run_dir, run_id, plugin, step, max_steps, max_minutes, device, device_name,
               precision, threads, world_size, resumed_from
   step        step, max_steps, metrics, lr, steps_per_s, eta_s, elapsed_s
@@ -10,6 +11,7 @@ Events passed to hooks (dicts; the CLI prints them as JSON lines with ``--json``
   status      status ("paused"|"running"), step
   lr          lr, step
   warning     message
+  error       message, step, error (exception type): the run failed; sent after run.json says so
   end         status ("done"|"stopped"|"failed"), reason, step, checkpoint
 Rank 0 alone writes files and emits events.
 """
@@ -28,12 +30,15 @@ from pathlib import Path
 from studio.core.fileio import DiskFullError
 from studio.core.training.checkpoints import latest_checkpoint, prune
 from studio.core.training.control import ControlPoller
-from studio.core.training.engine import StopTraining, TrainResult
+from studio.core.training.events import (CheckpointEvent, EndEvent, EventKind, LrEvent, RunStatus, SampleEvent,
+                                         StartEvent, StatusEvent, StepEvent, ValidationEvent, WarningEvent,
+                                         error_event)
 from studio.core.training.metrics import MetricsWriter
 from studio.core.training.optim import NonFiniteError
 from studio.core.training.resume import write_checkpoint
 from studio.core.training.samples import save_preview
 from studio.core.training.schedules import factor_for
+from studio.core.training.session import StopTraining, TrainResult
 
 log = logging.getLogger("studio.training")
 USER_STOP, TIME_UP, EARLY_STOP = 1, 2, 3
@@ -105,7 +110,7 @@ class TrainingLoop:
 
     def warn(self, message: str) -> None:
         log.warning(message)
-        self.emit({"event": "warning", "message": message})
+        self.emit(WarningEvent(event=EventKind.WARNING, message=message))
 
     def active_seconds(self) -> float:
         paused_now = time.monotonic() - self._pause_began if self.paused else 0.0
@@ -142,35 +147,35 @@ class TrainingLoop:
             pause, stop, lr = self._decide()
             if lr > 0:
                 self.s.opt.set_lr(base_lr=lr)
-                self.emit({"event": "lr", "lr": lr, "step": self.step})
+                self.emit(LrEvent(event=EventKind.LR, lr=lr, step=self.step))
             if stop or not pause:
                 if self.paused:
                     self.paused = False
                     self.paused_total += time.monotonic() - self._pause_began
-                    self._set_status("running")
+                    self._set_status(RunStatus.RUNNING)
                 return stop
             if not self.paused:
                 self.paused, self._pause_began = True, time.monotonic()
-                self._set_status("paused")
+                self._set_status(RunStatus.PAUSED)
             time.sleep(0.1)
 
-    def _set_status(self, status: str) -> None:
+    def _set_status(self, status: RunStatus) -> None:
         if self.main:
             self.writer.flush()
             self.s.run.update(status=status, step=self.step)
-        self.emit({"event": "status", "status": status, "step": self.step})
+        self.emit(StatusEvent(event=EventKind.STATUS, status=status, step=self.step))
 
     # -- the loop ---------------------------------------------------------------------
     def run(self) -> TrainResult:
         s = self.s
-        status, reason = "done", ""
+        status, reason = RunStatus.DONE, ""
         err: BaseException | None = None
         try:
-            self.emit({"event": "start", "run_dir": str(s.run.path), "run_id": s.run.data.get("id", ""),
-                       "plugin": s.plugin.id, "step": self.step, "max_steps": s.max_steps,
-                       "max_minutes": s.max_minutes, "device": s.device, "device_name": s.device_label,
-                       "precision": s.precision.name, "threads": s.threads, "world_size": s.dist.world_size,
-                       "resumed_from": str(s.resumed_from) if s.resumed_from else None})
+            self.emit(StartEvent(event=EventKind.START, run_dir=str(s.run.path), run_id=s.run.data.get("id", ""),
+                                 plugin=s.plugin.id, step=self.step, max_steps=s.max_steps,
+                                 max_minutes=s.max_minutes, device=s.device, device_name=s.device_label,
+                                 precision=s.precision.name, threads=s.threads, world_size=s.dist.world_size,
+                                 resumed_from=str(s.resumed_from) if s.resumed_from else None))
             for w in s.warnings:
                 self.warn(w)
             status, reason = self._steps()
@@ -178,22 +183,23 @@ class TrainingLoop:
                 self._checkpoint()
         except NonFiniteError as exc:
             err = exc
-            status, reason = "failed", f"step {self.current}: {exc}; training stopped, the last good checkpoint is kept"
+            status = RunStatus.FAILED
+            reason = f"step {self.current}: {exc}; training stopped, the last good checkpoint is kept"
         except DiskFullError as exc:
             err = exc
-            status, reason = "failed", f"{exc.strerror or exc}; the previous checkpoint is kept"
+            status, reason = RunStatus.FAILED, f"{exc.strerror or exc}; the previous checkpoint is kept"
         except KeyboardInterrupt:
-            status, reason = "stopped", f"interrupted at step {self.step} (no final checkpoint)"
+            status, reason = RunStatus.STOPPED, f"interrupted at step {self.step} (no final checkpoint)"
         except sqlite3.Error as exc:
             err = exc
             full = "full" in str(exc).lower()
-            status, reason = "failed", (f"no space left on device while writing {s.run.metrics_file}" if full
-                                        else f"step {self.current}: metrics store error: {exc}")
+            status, reason = RunStatus.FAILED, (f"no space left on device while writing {s.run.metrics_file}"
+                                                if full else f"step {self.current}: metrics store error: {exc}")
         except Exception as exc:  # plugin code can raise anything; the run fails in words
             traceback.print_exc()
             err = exc
-            status, reason = "failed", f"step {self.current}: {type(exc).__name__}: {exc}"
-        if status == "failed" and s.dist.enabled:
+            status, reason = RunStatus.FAILED, f"step {self.current}: {type(exc).__name__}: {exc}"
+        if status == RunStatus.FAILED and s.dist.enabled:
             reason = self._distributed_reason(reason, err)
         ckpt = latest_checkpoint(s.run.path) if self.main else None
         if self.main:
@@ -206,11 +212,15 @@ class TrainingLoop:
                              checkpoint=ckpt.path.name if ckpt else None)
             except OSError as exc:
                 log.error("could not record the end of the run in %s: %s", s.run.run_file, exc)
-        try:
-            self.emit({"event": "end", "status": status, "reason": reason, "step": self.step,
-                       "checkpoint": str(ckpt.path) if ckpt else None})
-        except Exception:  # a front end's hook failing must not hide the outcome
-            traceback.print_exc()
+        last = [EndEvent(event=EventKind.END, status=status, reason=reason, step=self.step,
+                         checkpoint=str(ckpt.path) if ckpt else None)]
+        if status == RunStatus.FAILED:  # after run.json records it: a follower may take it as the outcome
+            last.insert(0, error_event(reason, err, self.current))
+        for event in last:
+            try:
+                self.emit(event)
+            except Exception:  # a front end's hook failing must not hide the outcome
+                traceback.print_exc()
         return TrainResult(s.run.path, status, reason, self.step, {**self.last_metrics, **self.last_val},
                            ckpt.path if ckpt else None)
 
@@ -222,7 +232,7 @@ class TrainingLoop:
         own = rank_failures.record(self.s.run.path, self.s.dist.rank, self.current, reason, err)
         return rank_failures.final_reason(self.s.run.path, own) if self.main else reason
 
-    def _steps(self) -> tuple[str, str]:
+    def _steps(self) -> tuple[RunStatus, str]:
         import torch
 
         s, e = self.s, self.s.engine
@@ -232,11 +242,11 @@ class TrainingLoop:
         while True:
             code = self._control()
             if code == USER_STOP:
-                return "stopped", self.stop_reason
+                return RunStatus.STOPPED, self.stop_reason
             if code in (TIME_UP, EARLY_STOP):
-                return "done", self.stop_reason
+                return RunStatus.DONE, self.stop_reason
             if s.max_steps is not None and self.step >= s.max_steps:
-                return "done", ""
+                return RunStatus.DONE, ""
             self.current = step = self.step + 1
             s.opt.set_lr(factor=factor_for(e, step, s.max_steps))
             batch = s.data.random_batch("train", e.batch_size, generator=s.data_gen, seq_len=seq_len)
@@ -265,8 +275,8 @@ class TrainingLoop:
             eta = (s.max_steps - step) / rate if rate > 0 else None
         else:
             eta = max(s.max_minutes * 60 - self.active_seconds(), 0.0) if s.max_minutes else None
-        self.emit({"event": "step", "step": step, "max_steps": s.max_steps, "metrics": self.last_metrics,
-                   "lr": lr, "steps_per_s": rate, "eta_s": eta, "elapsed_s": self.active_seconds()})
+        self.emit(StepEvent(event=EventKind.STEP, step=step, max_steps=s.max_steps, metrics=self.last_metrics,
+                            lr=lr, steps_per_s=rate, eta_s=eta, elapsed_s=self.active_seconds()))
         if not self.main:
             return
         if e.val_every and step % e.val_every == 0 and not self.val_disabled:
@@ -313,7 +323,7 @@ class TrainingLoop:
         self.last_val = vals
         self.writer.log(step, vals)
         improved = self._track_best(step, vals)
-        self.emit({"event": "validation", "step": step, "metrics": vals, "best": improved})
+        self.emit(ValidationEvent(event=EventKind.VALIDATION, step=step, metrics=vals, best=improved))
         if improved and self.last_ckpt_step != step:
             self._checkpoint()
 
@@ -351,7 +361,7 @@ class TrainingLoop:
             s.model.train()
         rel = str(Path(path).relative_to(s.run.path))
         self.writer.add_preview(step, kind, rel)
-        self.emit({"event": "sample", "step": step, "kind": kind, "path": str(path)})
+        self.emit(SampleEvent(event=EventKind.SAMPLE, step=step, kind=kind, path=str(path)))
 
     def _checkpoint(self) -> None:
         s = self.s
@@ -363,7 +373,7 @@ class TrainingLoop:
         best_step = s.best.get("step") if s.best else None
         s.run.update(step=step, checkpoint=path.name, best=s.best)
         prune(s.run.path, s.engine.keep_last, best_step)
-        self.emit({"event": "checkpoint", "step": step, "path": str(path), "best": best_step == step})
+        self.emit(CheckpointEvent(event=EventKind.CHECKPOINT, step=step, path=str(path), best=best_step == step))
 
 
 def _finite(metrics) -> dict[str, float]:

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from studio.core.training.control import current_seq, send_control
+from studio.core.training.events import FINISHED_STATES, EventKind, RunStatus
 from studio.core.training.run_folder import RunFolderError, mark_failed_if_active, pid_alive, read_run
 
 _WORDS = {
@@ -42,11 +43,13 @@ EXIT_WAIT_S = 15.0
 RECENT_END_S = 60.0
 # The newest TrainingProcess of each run folder in this process (to wait on a previous one properly).
 _BY_FOLDER: "weakref.WeakValueDictionary[str, TrainingProcess]" = weakref.WeakValueDictionary()
+#: the child has not reported yet (a state of the process, never written to run.json)
+STARTING = "starting"
 
 
 @dataclass
 class ProcessStatus:
-    state: str                  # "starting" | "running" | "paused" | "done" | "stopped" | "failed"
+    state: str                  # STARTING or a RunStatus
     step: int = 0
     max_steps: int | None = None
     reason: str = ""
@@ -57,7 +60,7 @@ class ProcessStatus:
 
     @property
     def finished(self) -> bool:
-        return self.state in ("done", "stopped", "failed")
+        return self.state in FINISHED_STATES
 
 
 class TrainingProcess:
@@ -92,7 +95,7 @@ class TrainingProcess:
         self._pending: list[dict] = []
         self._ended = False  # an "end" or "error" event arrived: the child said how it finished
         self._stderr_tail: collections.deque[str] = collections.deque(maxlen=40)
-        self._status = ProcessStatus("starting")
+        self._status = ProcessStatus(STARTING)
         self._threads: list[threading.Thread] = []
         self._killed_by_user = False
         self._run_id: str | None = None
@@ -116,7 +119,7 @@ class TrainingProcess:
             kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP  # type: ignore[attr-defined]
         self.proc = subprocess.Popen(self.cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
                                      env=self.env, text=True, encoding="utf-8", errors="replace", bufsize=1, **kwargs)
-        self._status = ProcessStatus("starting")
+        self._status = ProcessStatus(STARTING)
         _BY_FOLDER[self._folder_key()] = self
         for target, stream in ((self._read_stdout, self.proc.stdout), (self._read_stderr, self.proc.stderr)):
             t = threading.Thread(target=target, args=(stream,), daemon=True)
@@ -144,7 +147,7 @@ class TrainingProcess:
             return
         pid, host = run.get("pid"), run.get("host")
         ended = run.get("ended") or run.get("updated") or 0
-        if not pid or pid == os.getpid() or run.get("status") not in ("done", "stopped", "failed") \
+        if not pid or pid == os.getpid() or run.get("status") not in FINISHED_STATES \
                 or time.time() - float(ended) > RECENT_END_S:
             return  # the child itself refuses a folder that is being trained
         deadline = time.monotonic() + timeout
@@ -194,19 +197,19 @@ class TrainingProcess:
     def _fold(self, ev: dict) -> None:
         st = self._status
         kind = ev.get("event")
-        if kind == "start":
+        if kind == EventKind.START:
             self._run_id = ev.get("run_id")
-            st.state, st.step, st.max_steps = "running", ev.get("step", 0), ev.get("max_steps")
-        elif kind == "step":
+            st.state, st.step, st.max_steps = RunStatus.RUNNING, ev.get("step", 0), ev.get("max_steps")
+        elif kind == EventKind.STEP:
             st.step, st.metrics = ev["step"], ev.get("metrics", {})
             st.steps_per_s, st.eta_s = ev.get("steps_per_s", 0.0), ev.get("eta_s")
-        elif kind == "status":
+        elif kind == EventKind.STATUS:
             st.state = ev["status"]
-        elif kind == "end":
+        elif kind == EventKind.END:
             st.state, st.reason, st.step = ev["status"], ev.get("reason", ""), ev.get("step", st.step)
             self._ended = True
-        elif kind == "error":
-            st.state, st.reason = "failed", ev.get("message", "")
+        elif kind == EventKind.ERROR:  # a failed run (an "end" follows) or one that could not start
+            st.state, st.reason = RunStatus.FAILED, ev.get("message", "")
             self._ended = True
 
     def poll(self) -> ProcessStatus:
@@ -233,7 +236,7 @@ class TrainingProcess:
         except RunFolderError:
             run = None
         reason = self._death_reason(rc)
-        st.state, st.reason = "failed", reason
+        st.state, st.reason = RunStatus.FAILED, reason
         if run and run.get("pid") == self.pid:  # the child had claimed the folder: record the failure for it
             mark_failed_if_active(self.run_dir, reason, run.get("id"))
             st.step = run.get("step", st.step)

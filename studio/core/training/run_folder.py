@@ -17,14 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from studio.core.fileio import atomic_write_json, read_json
+from studio.core.training.events import ACTIVE_STATES, LIVE_STATES, RunStatus
 
 RUN_FILE = "run.json"
 METRICS_FILE = "metrics.sqlite"
 CONTROL_FILE = "control.json"
 CHECKPOINTS = "checkpoints"
 SAMPLES = "samples"
-STATUSES = ("created", "running", "paused", "done", "stopped", "failed")
-ACTIVE = ("created", "running", "paused")
 
 
 class RunFolderError(ValueError):
@@ -36,16 +35,22 @@ def is_run_folder(folder: str | Path) -> bool:
 
 
 def read_run(folder: str | Path) -> dict[str, Any]:
-    """``run.json`` of a run folder; ``RunFolderError`` naming the file when missing or unreadable."""
+    """``run.json`` of a run folder: the one reader of it (front ends, exporters, the engine).
+
+    ``RunFolderError`` (a ``ValueError``) naming the file when it is missing, unreadable,
+    not JSON or not an object.
+    """
     path = Path(folder) / RUN_FILE
     if not path.is_file():
         raise RunFolderError(f"{folder} is not a run folder (no {RUN_FILE})")
     try:
         data = read_json(path)
-    except (OSError, ValueError) as exc:
-        raise RunFolderError(f"{path}: {exc}") from exc
+    except ValueError as exc:  # read_json's message already names the file
+        raise RunFolderError(str(exc)) from exc
+    except OSError as exc:
+        raise RunFolderError(f"{path}: cannot read it ({exc.strerror or exc})") from exc
     if not isinstance(data, dict):
-        raise RunFolderError(f"{path}: not a run description")
+        raise RunFolderError(f"{path}: not a run description (a JSON {type(data).__name__}, not an object)")
     return data
 
 
@@ -77,9 +82,9 @@ def effective_status(run: dict[str, Any], folder: str | Path | None = None) -> t
     Given the run's ``folder``, a torchrun run whose rank 0 vanished names the process
     that failed first and why (``failed-rank-<r>.json``, see ``rank_failures``).
     """
-    status, reason = run.get("status", "created"), run.get("reason", "") or ""
-    if status in ("running", "paused") and pid_alive(run.get("pid"), run.get("host")) is False:
-        return "failed", _vanished_reason(run, folder)
+    status, reason = run.get("status", RunStatus.CREATED), run.get("reason", "") or ""
+    if status in LIVE_STATES and pid_alive(run.get("pid"), run.get("host")) is False:
+        return RunStatus.FAILED, _vanished_reason(run, folder)
     return status, reason
 
 
@@ -135,7 +140,7 @@ class RunFolder:
                     f"step {old.get('step', 0)}, {old.get('status', '?')}); pass --resume to continue it "
                     f"or choose another folder")
             status, _ = effective_status(old)
-            if status in ("running", "paused") and old.get("pid") != os.getpid():
+            if status in LIVE_STATES and old.get("pid") != os.getpid():
                 raise RunFolderError(f"{self.path} is being trained right now by process {old.get('pid')}; "
                                      f"stop it before resuming")
             return old
@@ -151,7 +156,7 @@ class RunFolder:
         self.checkpoints_dir.mkdir(exist_ok=True)
         self.samples_dir.mkdir(exist_ok=True)
         now = time.time()
-        self.data = {"id": uuid.uuid4().hex[:12], "status": "created", "reason": "", "step": 0,
+        self.data = {"id": uuid.uuid4().hex[:12], "status": RunStatus.CREATED, "reason": "", "step": 0,
                      "created": now, "updated": now, **fields}
         self.write()
 
@@ -189,12 +194,12 @@ def mark_failed_if_active(folder: str | Path, reason: str, run_id: str | None = 
         run = read_run(folder)
     except RunFolderError:
         return False
-    if run.get("status") not in ACTIVE or (run_id and run.get("id") != run_id):
+    if run.get("status") not in ACTIVE_STATES or (run_id and run.get("id") != run_id):
         return False
     if int(run.get("world_size") or 1) > 1:  # torchrun: a process that recorded why it failed beats "gone"
         from studio.core.training.rank_failures import describe, root_cause
         cause = root_cause(folder)
         reason = describe(cause) if cause else reason
-    run.update(status="failed", reason=reason, updated=time.time())
+    run.update(status=RunStatus.FAILED, reason=reason, updated=time.time())
     atomic_write_json(Path(folder) / RUN_FILE, run)
     return True

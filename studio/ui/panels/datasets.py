@@ -76,7 +76,7 @@ class DatasetsPanel(QWidget):
         folder_btn = _button("Import folder…", "Choose a folder to import (searched recursively)", self.choose_folder)
         self.demo_btn = QToolButton()
         self.demo_btn.setText("Demo data")
-        self.demo_btn.setToolTip("Import a built-in demo set: generated shapes, Essen folk songs or Python's help text")
+        self.demo_btn.setToolTip("Import a built-in demo set: generated shapes, Essen folk songs or Shakespeare's plays")
         self.demo_btn.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         menu = QMenu(self.demo_btn)
         for label, modality in (("Shapes (images)", "image"), ("Essen folk songs (melodies)", "melody"),
@@ -279,7 +279,7 @@ class DatasetsPanel(QWidget):
         return self._start(ImportRequest(modality, [str(s) for s in sources], out, self.options_for(modality)))
 
     def import_demo(self, modality: str) -> bool:
-        names = {"image": "demo-shapes", "melody": "demo-essen", "text": "demo-python-help"}
+        names = {"image": "demo-shapes", "melody": "demo-essen", "text": "demo-shakespeare"}
         out = self.datasets_root() / names[modality]
         opts = self.options_for(modality) if modality != "image" else {"size": self.size.value(),
                                                                          "channels": self.channels.currentData()}

@@ -122,6 +122,7 @@ class LatentGridPanel(PlanesMixin, WalksMixin, QWidget):
         self.export_btn.setToolTip("Save the grid, the selected cell or a walk")
         self.export_btn.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.export_btn.setMenu(self._export_menu())
+        self.export_size = self._make_export_size()  # size and resampling items in the Export menu (WalksMixin)
         # Three short rows keep the dock narrow enough for a 1366-pixel screen.
         rows = []
         for widgets in ((self.plane_kind, self.new_dirs, QLabel("Rows"), self.rows, QLabel("Cols"), self.cols,

@@ -15,6 +15,7 @@ from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from studio.core.export.scale import check_budget, scale_image
 from studio.core.latent.planes import Plane
 from studio.ui.panels.latent_render import BACKGROUND, MELODY_TILE, dim, paste, qimage_from_rgb
 
@@ -221,10 +222,13 @@ class LatentGridView(QWidget):
         return self.plane is not None and all(k in self.cache for k in self.visible_keys())
 
     # -- painting ---------------------------------------------------------
-    def compose(self) -> np.ndarray:
-        """The whole visible grid as one (H, W, 3) uint8 array."""
+    def compose(self, size=None) -> np.ndarray:
+        """The whole visible grid as one (H, W, 3) uint8 array. ``size`` (an ``ExportSize``, for export)
+        enlarges each cell on its own and the gaps with them, so smooth cells never blur into the gaps."""
+        k = size.scale if size is not None else 1
         pw, ph = self.pitch()
-        canvas = np.empty((self.rows * ph, self.cols * pw, 3), np.uint8)
+        check_budget(self.cols * pw * k, self.rows * ph * k, what=f"the grid at {k}×")
+        canvas = np.empty((self.rows * ph * k, self.cols * pw * k, 3), np.uint8)
         canvas[:] = BACKGROUND
         x0, y0 = self.origin()
         g = GUTTER // 2
@@ -240,7 +244,7 @@ class LatentGridView(QWidget):
                 continue
             x = int(round((key[0] - 0.5 - x0) * pw)) + g
             y = int(round((key[1] - 0.5 - y0) * ph)) + g
-            paste(canvas, tile, x, y)
+            paste(canvas, scale_image(tile, size) if k > 1 else tile, x * k, y * k)
         return canvas
 
     def _mark_input(self) -> None:

@@ -14,6 +14,7 @@ from studio.core.project_edits import AddItem, EditGroup, RemoveItem
 from studio.core.project_schema import ProjectError
 from studio.core.latent.walk_export import (IMAGE_FORMATS, MELODY_FORMATS, write_gif, write_melody_walk_midi,
                                             write_melody_walk_wav, write_mp4, write_png, write_png_frames)
+from studio.ui.export_size import ExportSizeChoice
 
 log = logging.getLogger(__name__)
 STEP_SECONDS = 0.125   # a 16th note at 120 bpm
@@ -157,7 +158,7 @@ class WalksMixin:
                 self.preview.play_frames(list(tiles), WALK_FPS, f"{token[1]}: {len(tiles)} frames")
             self._status(f"Playing “{token[1]}”")
         elif token[0] == "export":
-            self._write_in_background(token[1], token[2], tiles, raw, token[3])
+            self._write_in_background(token[1], token[2], tiles, raw, token[3], token[4])
 
     def stop_playing(self) -> None:
         self.preview.stop()
@@ -213,6 +214,40 @@ class WalksMixin:
         self.preview.set_playhead(pos / steps)
 
     # -- export -------------------------------------------------------------
+    def _make_export_size(self) -> ExportSizeChoice:
+        """Size and resampling items at the foot of the Export menu, labelled with pixel sizes once
+        the model's picture size is known."""
+        choice = ExportSizeChoice(self.ctx, self)
+        choice.add_to(self.export_btn.menu())
+        self.worker.decoded.connect(self._label_export_size)
+        self.model_ready.connect(self._export_size_for_model)
+        choice.changed.connect(lambda _s: self._export_tip())
+        return choice
+
+    def _export_tip(self) -> None:
+        images = self.loaded is None or self.loaded.modality == "image"
+        self.export_btn.setToolTip("Save the grid, the selected cell or a walk"
+                                   + (f" — pictures at {self.export_size.label()}" if images else ""))
+
+    def _label_export_size(self, tag, token, keys, tiles, raw) -> None:
+        if tag == "grid" and self.loaded is not None and self.loaded.modality == "image" and len(tiles):
+            h, w = tiles.shape[1:3]
+            if self.export_size.picture != (w, h):
+                self.export_size.set_picture_size(w, h)
+                self._export_tip()
+
+    def _export_size_for_model(self) -> None:
+        images = self.loaded is not None and self.loaded.modality == "image"
+        for act in (*self.export_size.scales.values(), *self.export_size.resamples.values()):
+            act.setEnabled(images)  # MIDI and WAV have no pixels
+        if not images:
+            self.export_size.set_picture_size(None, None)
+        self._export_tip()
+
+    def export_sizes(self):
+        """The chosen ``ExportSize`` for pictures; None for melodies (MIDI/WAV have no pixels)."""
+        return self.export_size.value() if self.loaded is not None and self.loaded.modality == "image" else None
+
     def _ask_export(self, what: str) -> None:
         if self.loaded is None:
             self._status("Open a model first")
@@ -238,10 +273,16 @@ class WalksMixin:
             if target:
                 self.export_walk(target, names[0])
 
-    def export_grid(self, target: str) -> Path:
-        """The visible grid as one PNG (what you see, at the model's resolution)."""
-        path = write_png(target, self.view.compose(), self.provenance(kind="grid", step=self.view.step,
-                                                                     plane=self.view.plane.describe()))
+    def export_grid(self, target: str) -> Path | None:
+        """The visible grid as one PNG (what you see, each cell enlarged to the chosen export size)."""
+        size = self.export_sizes()
+        try:
+            canvas = self.view.compose(size)
+        except ValueError as exc:  # too large to build: said in words, nothing written
+            self.export_failed.emit(str(exc))
+            return None
+        path = write_png(target, canvas, self.provenance(kind="grid", step=self.view.step,
+                                                         plane=self.view.plane.describe()), size=size, scaled=True)
         self.export_done.emit(str(path))
         return path
 
@@ -257,7 +298,7 @@ class WalksMixin:
             writer = write_melody_walk_wav if fmt == "wav" else write_melody_walk_midi
             path = writer(target, np.asarray(hit[1]).reshape(1, -1), min_pitch=self.loaded.min_pitch, provenance=prov)
         else:
-            path = write_png(target, hit[0], prov)
+            path = write_png(target, hit[0], prov, size=self.export_sizes())
         self.export_done.emit(str(path))
         return path
 
@@ -275,19 +316,21 @@ class WalksMixin:
         z = self.walk_vectors(path)
         prov = self.provenance(kind="walk", path=path_name, method=path.get("method"), steps=path.get("steps"))
         self._status(f"Exporting {len(z)} steps to {target}…")
-        self.worker.submit("walk", ("export", target, fmt, prov), [None] * len(z), z)
+        # the size chosen now travels with the job: changing it while decoding cannot mix two sizes
+        self.worker.submit("walk", ("export", target, fmt, prov, self.export_sizes()), [None] * len(z), z)
 
-    def _write_in_background(self, target: str, fmt: str, tiles, raw, prov: dict) -> None:
+    def _write_in_background(self, target: str, fmt: str, tiles, raw, prov: dict, size=None) -> None:
         min_pitch = self.loaded.min_pitch
 
         def job():
             try:
                 if fmt == "gif":
-                    out = write_gif(target, tiles, WALK_FPS, scale=max(1, 128 // max(tiles.shape[1], 1)), provenance=prov)
+                    out = write_gif(target, tiles, WALK_FPS, scale=max(1, 128 // max(tiles.shape[1], 1)),
+                                    provenance=prov, size=size)
                 elif fmt == "mp4":
-                    out = write_mp4(target, tiles, WALK_FPS, provenance=prov)
+                    out = write_mp4(target, tiles, WALK_FPS, provenance=prov, size=size)
                 elif fmt == "png":
-                    out = write_png_frames(Path(target).with_suffix(""), tiles, prov)[0].parent
+                    out = write_png_frames(Path(target).with_suffix(""), tiles, prov, size=size)[0].parent
                 elif fmt == "mid":
                     out = write_melody_walk_midi(target, raw, min_pitch=min_pitch, provenance=prov)
                 else:

@@ -1,7 +1,7 @@
 """Melody panel: compose, generate, hear and export melodies.
 
 Piano roll (editing with undo, playhead), transport (play/stop/loop, tempo,
-voice, volume, output device), generation (continue from the selected bar or
+instrument, volume, output device), generation (continue from the selected bar or
 sample new phrases; length in bars, temperature, top-k/top-p, 1-8 variations,
 seed), a list of variations to audition and keep, and MIDI/WAV/FLAC export.
 When there is no sound output the panel says so once and only Play is off.
@@ -19,10 +19,13 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
 from studio.core.audio.events import MAX_PITCH, MIN_PITCH, STEPS_PER_BAR, Note
 from studio.core.audio.midi import MidiError, read_midi
 from studio.core.audio.playback import MelodyPlayer
-from studio.core.audio.synth import VOICES, render, render_notes, step_seconds
+from studio.core.audio.instruments import program_name
+from studio.core.audio.render import Rendering, render_melody, render_melody_notes
+from studio.core.audio.synth import VOICES, step_seconds
 from studio.ui.background_jobs import LatestLoad
 from studio.ui.run_filter import connect_matching_runs
 from studio.ui.panels.melody_export import melody_recipe, restore_melody, write_melody
+from studio.ui.panels.instrument_picker import InstrumentPicker
 from studio.ui.panels.melody_generation import GenerationRequest, MelodyJobs, describe_capabilities
 from studio.ui.panels.piano_roll import PianoRoll
 
@@ -96,7 +99,10 @@ class MelodyPanel(QWidget):
         self.tempo.setToolTip("Tempo in quarter notes per minute")
         self.voice = QComboBox()
         self.voice.addItems(VOICES)
-        self.voice.setToolTip("Synth voice: sine, square-ish, plucked string or soft pad")
+        self.voice.setToolTip("Built-in synth voice (sine, square-ish, plucked string or soft pad): "
+                              "plays only when no SoundFont can be loaded")
+        self.instrument = InstrumentPicker()
+        self.voice.setVisible(self.instrument.engine == "numpy")  # the voice matters only without a SoundFont
         self.volume = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=100, value=80)
         self.volume.setToolTip("Playback and export volume")
         self.volume.setFixedWidth(90)
@@ -188,6 +194,8 @@ class MelodyPanel(QWidget):
         ll = QVBoxLayout(left)
         ll.setContentsMargins(0, 0, 0, 0)
         output = QHBoxLayout()
+        output.addWidget(QLabel("Instrument"))
+        output.addWidget(self.instrument, 1)
         output.addWidget(QLabel("Output"))
         output.addWidget(self.device, 1)
         ll.addLayout(transport)
@@ -276,15 +284,22 @@ class MelodyPanel(QWidget):
         self.roll.set_events(events, text, self.pitch_range[0])
 
     # -- transport -----------------------------------------------------------
-    def _audio(self, events=None):
-        return render(self.events() if events is None else events, bpm=self.tempo.value(),
-                      voice=self.voice.currentText(), volume=self.volume.value() / 100, sample_rate=SAMPLE_RATE,
-                      min_pitch=self.pitch_range[0])
+    def _audio(self, events=None) -> Rendering:
+        sound = render_melody(self.events() if events is None else events, bpm=self.tempo.value(),
+                              program=self.instrument.program(), voice=self.voice.currentText(),
+                              volume=self.volume.value() / 100, sample_rate=SAMPLE_RATE, min_pitch=self.pitch_range[0])
+        self._show_synth(sound.synth)
+        return sound
+
+    def _show_synth(self, synth: dict) -> None:
+        # the voice choice only matters when the SoundFont could not be loaded (the numpy fallback plays)
+        self.voice.setVisible(synth.get("engine") == "numpy")
+        self.instrument.describe_synth(synth)
 
     def play(self) -> bool:
         if not self.player.available or not self.roll.notes:
             return False
-        ok = self.player.play(self._audio(), step_seconds(self.tempo.value()), loop=self.loop.isChecked(),
+        ok = self.player.play(self._audio().audio, step_seconds(self.tempo.value()), loop=self.loop.isChecked(),
                               loop_steps=self.roll.n_steps)
         if ok:
             self._timer.start()
@@ -300,9 +315,11 @@ class MelodyPanel(QWidget):
 
     def audition(self, pitch: int) -> None:
         if self.player.available and not self.player.is_playing:
-            audio = render_notes([Note(pitch, 0, 3)], 3, bpm=self.tempo.value(), voice=self.voice.currentText(),
-                                 volume=self.volume.value() / 100)
-            self.player.play(audio, step_seconds(self.tempo.value()))
+            sound = render_melody_notes([Note(pitch, 0, 3)], 3, bpm=self.tempo.value(),
+                                        program=self.instrument.program(), voice=self.voice.currentText(),
+                                        volume=self.volume.value() / 100, sample_rate=SAMPLE_RATE)
+            self._show_synth(sound.synth)
+            self.player.play(sound.audio, step_seconds(self.tempo.value()))
 
     def _tick(self) -> None:
         if not self.player.is_playing:
@@ -394,6 +411,8 @@ class MelodyPanel(QWidget):
             QMessageBox.warning(self, "Cannot load MIDI", str(exc))
             return False
         self.tempo.setValue(int(round(mel.bpm)))
+        if mel.program is not None:  # play it as the file says, as a DAW would
+            self.instrument.set_program(mel.program)
         bars = max(1, -(-len(mel.events) // STEPS_PER_BAR))
         self.set_events(mel.events + [1] * (bars * STEPS_PER_BAR - len(mel.events)), f"Load {Path(path).name}")
         self.current_params, self._generated = {}, None  # a melody from a file: not a variation of ours
@@ -416,15 +435,18 @@ class MelodyPanel(QWidget):
 
     def recipe(self) -> dict:
         """The provenance recipe of the roll's melody (model, seed, sampling, edited by hand or not)."""
-        return melody_recipe(self.current_params, self.events(), self._generated, bpm=self.tempo.value())
+        program = self.instrument.program()
+        return melody_recipe(self.current_params, self.events(), self._generated, bpm=self.tempo.value(),
+                             extra={"program": program, "instrument": program_name(program)})
 
     def export(self, path: str | Path) -> Path:
-        """Write the roll's melody with its recipe: .mid as notes, .wav/.flac as the synth rendering."""
+        """Write the roll's melody with its recipe: .mid as notes with the instrument's program,
+        .wav/.flac as the instrument's rendering."""
         path = Path(path)
         events = self.events()
         try:
             path = write_melody(path, events, self.recipe(), bpm=self.tempo.value(), min_pitch=self.pitch_range[0],
-                                render=self._audio, sample_rate=SAMPLE_RATE, voice=self.voice.currentText())
+                                render=self._audio, sample_rate=SAMPLE_RATE, program=self.instrument.program())
         except (OSError, ValueError) as exc:
             log.warning("export to %s failed: %s", path, exc)
             QMessageBox.warning(self, "Export failed", f"{path}: {exc}")

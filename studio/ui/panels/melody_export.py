@@ -39,19 +39,19 @@ def melody_recipe(params: dict[str, Any], events: list[int], generated: list[int
 
 
 def write_melody(path: str | Path, events: list[int], recipe: dict[str, Any], *, bpm: float, min_pitch: int,
-                 render: Callable[[list[int]], Any], sample_rate: int, voice: str = "") -> Path:
-    """``.mid`` / ``.midi`` as notes, ``.wav`` / ``.flac`` as the synth rendering; the caller already
-    asked before replacing a file (the save dialog), so an existing file is overwritten."""
+                 render: Callable[[list[int]], Any], sample_rate: int, program: int) -> Path:
+    """``.mid`` / ``.midi`` as notes with ``program`` as its instrument, ``.wav`` / ``.flac`` as
+    ``render(events)`` (a ``studio.core.audio.render.Rendering``, whose synth goes into the recipe);
+    the caller already asked before replacing a file (the save dialog), so it is overwritten."""
     path = Path(path)
     if path.suffix.lower() in (".mid", ".midi"):
         from studio.core.export.midi import save_midi
 
-        return save_midi(events, path, recipe, bpm=bpm, min_pitch=min_pitch, overwrite=True)
+        return save_midi(events, path, recipe, bpm=bpm, program=program, min_pitch=min_pitch, overwrite=True)
     from studio.core.export.audio import save_audio
 
-    if voice:
-        recipe = {**recipe, "synth": {"voice": voice, "sample_rate": int(sample_rate)}}
-    return save_audio(render(events), path, recipe, sample_rate=sample_rate, overwrite=True)
+    sound = render(events)
+    return save_audio(sound.audio, path, {**recipe, "synth": sound.synth}, sample_rate=sample_rate, overwrite=True)
 
 
 def restore_melody(panel, seed: int | None, sampling: dict[str, Any], midi_path, source: dict | None,

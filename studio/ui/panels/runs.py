@@ -20,18 +20,20 @@ from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHea
 
 from studio.core.project_edits import TrashItem
 from studio.core.project_schema import ProjectError
+from studio.core.training.events import LIVE_STATES, STARTABLE_STATES, RunStatus
 from studio.core.training.metrics import latest_preview
 from studio.core.training.run_folder import RUN_FILE, RunFolderError, effective_status, is_run_folder
 from studio.ui.panels.train_preview import SamplePreview
 from studio.ui.panels.train_processes import training_processes
 from studio.ui.project_actions import push_edit
-from studio.ui.run_watcher import clean_reason, read_run_cached
+from studio.ui.run_watcher import MISSING, clean_reason, read_run_cached
 from studio.ui.theme import follow, readable
 
 log = logging.getLogger("studio.ui.runs")
 COLUMNS = ("Run", "Model", "Status", "Step", "Updated")
-STATUS_COLOURS = {"failed": "#c0392b", "done": "#1e8449", "stopped": "#9a7d0a", "paused": "#9a7d0a",
-                  "running": "#1f618d", "created": "#555555", "missing": "#888888"}
+STATUS_COLOURS = {RunStatus.FAILED: "#c0392b", RunStatus.DONE: "#1e8449", RunStatus.STOPPED: "#9a7d0a",
+                  RunStatus.PAUSED: "#9a7d0a", RunStatus.RUNNING: "#1f618d", RunStatus.CREATED: "#555555",
+                  MISSING: "#888888"}
 MAX_SIDE_BY_SIDE = 6
 
 
@@ -148,9 +150,9 @@ class RunsPanel(QWidget):
         """Re-read each ``run.json`` that changed (one stat per run when nothing did)."""
         for r, path in enumerate(self.rows):
             cache = self._caches.setdefault(_key(path), {})
-            run = read_run_cached(path / RUN_FILE, cache)
+            run = read_run_cached(path, cache)
             if run is None:
-                status, reason, run = "missing", f"{path} holds no readable {RUN_FILE}", {}
+                status, reason, run = MISSING, f"{path} holds no readable {RUN_FILE}", {}
             else:
                 status, reason = effective_status(run, path)
             step = int(run.get("step", 0) or 0)
@@ -243,9 +245,8 @@ class RunsPanel(QWidget):
 
     def _update_buttons(self) -> None:
         sel = self.selected()
-        live = any(self.status_of(p) in ("running", "paused") for p in sel)
-        self.resume_btn.setEnabled(len(sel) == 1 and not live and self.status_of(sel[0]) in
-                                   ("stopped", "failed", "done", "created"))
+        live = any(self.status_of(p) in LIVE_STATES for p in sel)
+        self.resume_btn.setEnabled(len(sel) == 1 and not live and self.status_of(sel[0]) in STARTABLE_STATES)
         self.delete_btn.setEnabled(bool(sel) and not live)
 
     # -- actions -------------------------------------------------------------------------------------
@@ -286,7 +287,7 @@ class RunsPanel(QWidget):
             return
         run_dir = sel[0]
         steps = None
-        if self.status_of(run_dir) == "done":
+        if self.status_of(run_dir) == RunStatus.DONE:
             cur = self._shown.get(_key(run_dir), (None, None, 0))[2]
             steps, ok = QInputDialog.getInt(self, "Train further", f"{run_dir.name} is done. Train until step:",
                                             max(cur * 2, cur + 100), cur + 1, 2**31 - 1)

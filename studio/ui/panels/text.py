@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QElapsedTimer, Qt, QTimer
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGridLayout, QHBoxLayout,
                                QInputDialog, QLabel, QMessageBox, QPlainTextEdit, QProgressBar, QPushButton,
                                QSpinBox, QSplitter, QTabWidget, QVBoxLayout, QWidget)
@@ -23,6 +23,9 @@ from studio.ui.panels.text_worker import TextJobs, TextRequest
 
 log = logging.getLogger(__name__)
 MAX_SAMPLES = 4
+#: streamed text reaches the views at most once per this many ms (~30 Hz): text that arrives
+#: sooner, or piles up while the window is busy, goes in together, one insert (and relayout) per view
+PAINT_MS = 33
 SAVE_PLACEMENTS = {"Settings in a header comment": "header", "Settings in a sidecar .json": "sidecar",
                    "Settings in a footer comment": "footer"}
 NO_MODEL = ("<b>No text model yet.</b> Train char-rnn or tiny-gpt on a text dataset, then select the run "
@@ -157,8 +160,13 @@ class TextPanel(QWidget):
         bottom.addWidget(self.status, 1)
         lay.addLayout(bottom)
 
-        self.jobs.chunk.connect(self._on_chunk)
-        self.jobs.progress.connect(self._on_progress)
+        self._pending: dict[int, list[str]] = {}         # sample index -> chunks not shown yet
+        self._pending_progress: tuple[int, int] | None = None
+        self._paint = QTimer(self, singleShot=True)
+        self._paint.timeout.connect(self._show_pending)
+        self._painted = QElapsedTimer()                  # since the views were last written
+        self._painted.start()
+        self.jobs.written.connect(self._on_written)
         self.jobs.finished.connect(self._on_finished)
         self.jobs.failed.connect(self._on_failed)
         self.jobs.scored.connect(self._on_scored)
@@ -328,6 +336,7 @@ class TextPanel(QWidget):
         self.tabs.setCurrentIndex(0)
         for i, v in enumerate(self.views[:req.samples]):
             v.start(req.prime, req.seed + i)
+        self._pending, self._pending_progress = {}, None
         self.progress.setRange(0, req.length * req.samples)
         self.progress.setValue(0)
         self.status.setText("Writing…" + (f" (skipping characters the model never saw: {''.join(unknown[:10])})"
@@ -338,15 +347,32 @@ class TextPanel(QWidget):
     def stop(self) -> None:
         self.jobs.cancel()
 
-    def _on_chunk(self, index: int, text: str) -> None:
-        if index < len(self.views):
-            self.views[index].append(text)
+    def _on_written(self, texts: list, done: int, total: int) -> None:
+        for index, text in enumerate(texts[:len(self.views)]):
+            if text:
+                self._pending.setdefault(index, []).append(text)
+        self._pending_progress = (done, total)
+        wait = PAINT_MS - self._painted.elapsed()
+        if wait <= 0:  # shown at once, so the usual batch costs no second wake-up of this thread
+            self._show_pending()
+        elif not self._paint.isActive():
+            self._paint.start(wait)
 
-    def _on_progress(self, done: int, total: int) -> None:
-        self.progress.setRange(0, max(total, 1))
-        self.progress.setValue(done)
+    def _show_pending(self) -> None:
+        """Put the text that arrived since the views were last written into them, one insert per view."""
+        self._paint.stop()
+        self._painted.restart()
+        pending, self._pending = self._pending, {}
+        for index, parts in pending.items():
+            self.views[index].append("".join(parts))
+        if self._pending_progress is not None:
+            done, total = self._pending_progress
+            self._pending_progress = None
+            self.progress.setRange(0, max(total, 1))
+            self.progress.setValue(done)
 
     def _on_finished(self, stopped: bool) -> None:
+        self._show_pending()  # the last characters are on screen before "Done."
         if not self.status.text().startswith("generation failed"):
             self.status.setText("Stopped." if stopped else "Done.")
         self._sync()

@@ -2,13 +2,17 @@
 
 Work runs on a Python thread; results come back through Qt signals (queued to the UI thread),
 so the window never waits on torch. Several samples are generated round-robin, so every
-column fills at the same pace; characters are sent in small batches (about 25 per second
-per sample) rather than one signal per character. Stop is checked between characters.
+column fills at the same pace; what is new in every sample goes out in one signal about 25 times
+a second (never one per character): each signal makes the UI thread take the GIL, which the
+model's thread then waits to get back. Stop is checked between characters.
+Generation runs inside the model's ``decoding()`` (one torch thread for a small model, as
+``studio generate`` does): per-character steps are too small to share between threads.
 """
 from __future__ import annotations
 
 import logging
 import time
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 
 from PySide6.QtCore import Signal
@@ -39,8 +43,7 @@ class TextRequest:
 
 
 class TextJobs(BackgroundJobs):
-    chunk = Signal(int, str)            # sample index, new characters
-    progress = Signal(int, int)         # characters done, total
+    written = Signal(object, int, int)  # new characters per sample (list[str]), characters done, total
     finished = Signal(bool)             # True when stopped
     failed = Signal(str)
     scored = Signal(dict)
@@ -81,41 +84,44 @@ class TextJobs(BackgroundJobs):
         self._start(self._generate, model, request)
 
     def _generate(self, model, req: TextRequest) -> None:
-        total = req.length * req.samples
-        done = 0
+        decoding = getattr(model, "decoding", None) or nullcontext  # a text model of another base may lack it
         try:
-            streams = [model.continue_text(req.prime, req.length, seed=req.seed + i, **req.controls())
-                       for i in range(req.samples)]
-            pending = [""] * req.samples
-            alive = list(range(req.samples))
-            last = time.monotonic()
-            while alive and not self._cancel.is_set():
-                for i in list(alive):
-                    try:
-                        pending[i] += next(streams[i])
-                        done += 1
-                    except StopIteration:
-                        alive.remove(i)
-                    if self._cancel.is_set():
-                        break
-                if time.monotonic() - last >= FLUSH_SECONDS or not alive or self._cancel.is_set():
-                    self._flush(pending, done, total)
-                    last = time.monotonic()
-            self._flush(pending, done, total)
-            for s in streams:
-                s.close()
+            with decoding():
+                self._stream(model, req)
         except Exception as exc:  # noqa: BLE001 - model code may raise anything; report it in words
             log.exception("text generation failed")
             self.failed.emit(f"generation failed: {type(exc).__name__}: {exc}")
             return self.finished, True
         return self.finished, self._cancel.is_set()
 
+    def _stream(self, model, req: TextRequest) -> None:
+        """Write the samples round-robin, sending what is new every FLUSH_SECONDS, until done or stopped."""
+        total = req.length * req.samples
+        done = 0
+        streams = [model.continue_text(req.prime, req.length, seed=req.seed + i, **req.controls())
+                   for i in range(req.samples)]
+        pending = [""] * req.samples
+        alive = list(range(req.samples))
+        last = time.monotonic()
+        while alive and not self._cancel.is_set():
+            for i in list(alive):
+                try:
+                    pending[i] += next(streams[i])
+                    done += 1
+                except StopIteration:
+                    alive.remove(i)
+                if self._cancel.is_set():
+                    break
+            if time.monotonic() - last >= FLUSH_SECONDS or not alive or self._cancel.is_set():
+                self._flush(pending, done, total)
+                last = time.monotonic()
+        self._flush(pending, done, total)
+        for s in streams:
+            s.close()
+
     def _flush(self, pending: list[str], done: int, total: int) -> None:
-        for i, text in enumerate(pending):
-            if text:
-                self.chunk.emit(i, text)
-                pending[i] = ""
-        self.progress.emit(done, total)
+        self.written.emit(list(pending), done, total)
+        pending[:] = [""] * len(pending)
 
     # -- scoring ----------------------------------------------------------------
     def score(self, model, text: str) -> None:

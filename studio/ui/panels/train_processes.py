@@ -18,6 +18,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from studio.core.training.control import send_control
+from studio.core.training.events import LIVE_STATES
 from studio.core.training.process import TrainingProcess
 from studio.core.training.run_folder import (RunFolderError, effective_status, mark_failed_if_active, pid_alive,
                                              read_run)
@@ -59,7 +60,7 @@ class TrainingProcesses(QObject):
         """Continue a stopped/failed (or, with more ``steps``, done) run from its newest valid checkpoint."""
         run = read_run(run_dir)
         status, _ = effective_status(run)
-        if status in ("running", "paused") and pid_alive(run.get("pid"), run.get("host")) is not False:
+        if status in LIVE_STATES and pid_alive(run.get("pid"), run.get("host")) is not False:
             raise RunFolderError(f"{Path(run_dir).name} is still training (process {run.get('pid')})")
         plugin_id = (run.get("plugin") or {}).get("id", "")
         return self.start(plugin_id, None, run_dir, steps=steps, device=device, resume=True)

@@ -13,18 +13,20 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (QHBoxLayout, QInputDialog, QLabel, QMessageBox, QProgressBar, QPushButton,
                                QVBoxLayout, QWidget)
 
+from studio.core.training.events import FINISHED_STATES, LIVE_STATES, STARTABLE_STATES, RunStatus
+from studio.core.training.process import STARTING
 from studio.core.training.run_folder import RunFolderError
 from studio.ui.config_form import LogSpinBox
 from studio.ui.panels.train_preview import SamplePreview
 from studio.ui.panels.train_processes import training_processes
 from studio.ui import theme
-from studio.ui.run_watcher import RunState, RunWatcher, describe_state
+from studio.ui.run_watcher import MISSING, RunState, RunWatcher, describe_state
 
 log = logging.getLogger("studio.ui.training")
 #: seconds a trainer gets to honour Stop (finish its step, checkpoint) before it is killed as hung
 STOP_GRACE_S = 20.0
-STATE_COLOURS = {"failed": "#c0392b", "done": "#1e8449", "stopped": "#9a7d0a", "paused": "#9a7d0a",
-                 "running": "#1f618d", "starting": "#1f618d"}
+STATE_COLOURS = {RunStatus.FAILED: "#c0392b", RunStatus.DONE: "#1e8449", RunStatus.STOPPED: "#9a7d0a",
+                 RunStatus.PAUSED: "#9a7d0a", RunStatus.RUNNING: "#1f618d", STARTING: "#1f618d"}
 
 
 def format_duration(seconds: float | None) -> str:
@@ -155,8 +157,8 @@ class TrainingPanel(QWidget):
         self._update_buttons()
 
     def _pending_done(self, st: RunState) -> bool:
-        want = {"Starting…": ("running", "paused"), "Pausing…": ("paused",), "Resuming…": ("running",), "Stopping…": ("stopped", "done", "failed"),
-                "Killing…": ("failed", "done", "stopped")}.get(self._pending, ())
+        want = {"Starting…": LIVE_STATES, "Pausing…": {RunStatus.PAUSED}, "Resuming…": {RunStatus.RUNNING},
+                "Stopping…": FINISHED_STATES, "Killing…": FINISHED_STATES}.get(self._pending, ())
         return st.state in want or st.finished
 
     def _on_metrics(self, update) -> None:
@@ -173,16 +175,16 @@ class TrainingPanel(QWidget):
 
     def _update_buttons(self) -> None:
         st = self.state
-        has = st is not None and st.state != "missing"
+        has = st is not None and st.state != MISSING
         live = has and st.live
         state = st.state if has else ""
-        self.start_btn.setEnabled(has and not live and state in ("stopped", "failed", "done", "created"))
-        self.pause_btn.setEnabled(live and state == "running")
-        self.resume_btn.setEnabled(live and state == "paused")
-        self.stop_btn.setEnabled(live and state in ("running", "paused", "starting"))
+        self.start_btn.setEnabled(has and not live and state in STARTABLE_STATES)
+        self.pause_btn.setEnabled(live and state == RunStatus.RUNNING)
+        self.resume_btn.setEnabled(live and state == RunStatus.PAUSED)
+        self.stop_btn.setEnabled(live and (state in LIVE_STATES or state == STARTING))
         self.kill_btn.setEnabled(live)
-        self.lr_box.setEnabled(live and state in ("running", "paused"))
-        self.lr_btn.setEnabled(live and state in ("running", "paused"))
+        self.lr_box.setEnabled(live and state in LIVE_STATES)
+        self.lr_btn.setEnabled(live and state in LIVE_STATES)
         if not self.lr_box.hasFocus() and st is not None and st.lr:
             self.lr_box.blockSignals(True)
             self.lr_box.setValue(st.lr)
@@ -194,7 +196,7 @@ class TrainingPanel(QWidget):
         if self.run_dir is None or self.state is None:
             return
         steps = None
-        if self.state.state == "done":
+        if self.state.state == RunStatus.DONE:
             cur = int(self.state.step)
             steps, ok = QInputDialog.getInt(self, "Train further", "Train until step:", max(cur * 2, cur + 100),
                                             cur + 1, 2**31 - 1)

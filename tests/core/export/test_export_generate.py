@@ -148,7 +148,7 @@ def test_export_onnx_cli_with_int8(runs, tmp_path, capsys):
 
 
 def test_runner_for_run_exports_once_and_matches_torch(runs):
-    from studio.core.export.sessions import cached_export_path, runner_for_run
+    from studio.core.export.onnx_export import cached_export_path, runner_for_run
     from studio.core.training.checkpoints import load_model
 
     runner = runner_for_run(runs["vae"])

@@ -10,9 +10,10 @@ import pytest
 from studio.core.plugins.api import ConfigError
 from studio.core.training.checkpoints import latest_checkpoint, list_checkpoints, load_model
 from studio.core.training.control import send_control
-from studio.core.training.engine import StopTraining, TrainingSetupError, train
+from studio.core.training.engine import TrainingSetupError, train
 from studio.core.training.metrics import read_metrics
 from studio.core.training.run_folder import RunFolderError, read_run
+from studio.core.training.session import StopTraining
 from tests.fixtures.toy_plugins import data as toy_data
 from tests.fixtures.toy_plugins import image
 
