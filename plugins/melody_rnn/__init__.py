@@ -23,6 +23,10 @@ class Config:
                                                       "(Magenta's lookback RNN): helps repeated bars")
     transpose: int = param(0, label="Transpose augment", min=0, max=6,
                            help="Randomly transpose training phrases by up to this many semitones")
+    max_silence: int = param(4, label="Longest rest (steps)", min=0, max=64,
+                             help="Generated melodies never stay silent longer than this many 16th notes "
+                                  "(0: no limit). Training phrases end in silence, which a model would "
+                                  "otherwise copy as a melody that stops after a few notes.")
     temperature: float = param(1.0, label="Preview temperature", min=0.05, max=3.0,
                                help="Sampling temperature for previews and plain samples")
 
@@ -33,7 +37,7 @@ def build(config: Config, spec: DataSpec):
 
 
 plugin = ModelPlugin(
-    id="melody-rnn", name="Melody RNN", version="1.0.0", modality="melody", family="rnn",
+    id="melody-rnn", name="Melody RNN", version="1.1.0", modality="melody", family="rnn",
     Config=Config, build=build, capabilities=frozenset({"continue", "onnx"}),
     description="Recurrent melody model (LSTM/GRU/RNN) with lookback features; prime it with a melody to continue it.",
 )

@@ -13,6 +13,7 @@ from plugins.melody_common import transpose_batch
 from studio.core.sampling import pick
 
 STEPS_PER_BAR = 16
+REST, HOLD = 0, 1  # event ids (studio.core.audio.events)
 N_FEATURES = 5  # input event, event 1 bar back, 2 bars back, position in bar, repeat flags
 
 
@@ -112,6 +113,28 @@ class MelodyRNN(StudioModel):
         _, state = self(self.seq_features(history))
         return state
 
+    def _no_dead_air(self, logits: torch.Tensor, hist: torch.Tensor) -> torch.Tensor:
+        """Forbid REST and HOLD after ``max_silence`` silent steps, and HOLD once a note has lasted a bar.
+
+        Training phrases end in padding silence, and a model copies it as a melody that stops
+        after a few notes or one note held for bars; a real tune's rests are short and its notes
+        rarely outlast a bar. ``logits`` (n, vocab), ``hist`` (n, t).
+        """
+        limit = int(getattr(self.config, "max_silence", 0) or 0)
+        if limit <= 0:
+            return logits
+        logits = logits.clone()
+        for i, row in enumerate(hist.cpu().tolist()):
+            onset = max((k for k, tok in enumerate(row) if tok > HOLD), default=-1)  # last note start
+            after = row[onset + 1:]
+            if onset < 0 or REST in after:  # silent: since the first rest after the note (or the start)
+                start = onset + 1 + after.index(REST) if REST in after else 0
+                if len(row) - start >= limit:
+                    logits[i, REST] = logits[i, HOLD] = float("-inf")
+            elif len(row) - onset >= STEPS_PER_BAR:  # the note has sounded for a bar
+                logits[i, HOLD] = float("-inf")
+        return logits
+
     @torch.no_grad()
     def sample(self, n: int, seed: int = 0, length: int | None = None, temperature: float | None = None,
                top_k: int = 0, top_p: float = 1.0, prime=None, **_) -> torch.Tensor:
@@ -126,7 +149,7 @@ class MelodyRNN(StudioModel):
         state = self._prime(hist)
         for _ in range(length):
             logits, state = self(self.next_features(hist), state)
-            tok = pick(logits[:, -1].cpu(), temperature=temperature, top_k=top_k, top_p=top_p, generator=g)
+            tok = pick(self._no_dead_air(logits[:, -1].cpu(), hist), temperature=temperature, top_k=top_k, top_p=top_p, generator=g)
             hist = torch.cat([hist, tok.view(n, 1).to(self.device)], 1)
         self.train(was)
         return hist[:, prime_t.shape[1]:].cpu()
@@ -144,7 +167,7 @@ class MelodyRNN(StudioModel):
             for _ in range(int(length)):
                 logits, state = self(self.next_features(hist), state)
                 recent = hist[0, -STEPS_PER_BAR:].cpu() if repetition_penalty != 1.0 else None
-                tok = pick(logits[0, -1].cpu(), temperature=temperature, top_k=top_k, top_p=top_p,
+                tok = pick(self._no_dead_air(logits[0, -1:].cpu(), hist)[0], temperature=temperature, top_k=top_k, top_p=top_p,
                            repetition_penalty=repetition_penalty, recent=recent, generator=g)
                 hist = torch.cat([hist, tok.view(1, 1).to(self.device)], 1)
                 yield int(tok)

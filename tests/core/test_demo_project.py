@@ -33,7 +33,7 @@ def _one_thread():
 def test_shipped_runs_cover_every_modality_and_stay_small(runs):
     assert {r.modality for r in runs} == MODALITIES
     total = sum(p.stat().st_size for r in runs for p in r.folder.rglob("*") if p.is_file())
-    assert total < 8 * 2**20, f"demo runs weigh {total / 2**20:.1f} MiB; keep them a few MB"
+    assert total < 30 * 2**20, f"demo runs weigh {total / 2**20:.1f} MiB; the limit is 30 MB together"
     for r in runs:
         ckpts = list((r.folder / "checkpoints").glob("step-*.safetensors"))
         assert len(ckpts) == 1, f"{r.folder}: ship exactly one checkpoint, found {len(ckpts)}"
@@ -150,3 +150,17 @@ def test_import_commands_are_valid_cli_calls(tmp_path, runs):
         assert args.command == "import" and args.out == str(out)
         for key, value in run.import_options.items():
             assert str(getattr(args, key)) == str(value)
+
+
+def test_each_explorer_panel_opens_its_own_demo_run(tmp_path, runs):
+    """Two melody demos ship: the RNN (continues a primer) opens in Melody, whatever the index order."""
+    from studio.core.demo import demo_run_for
+
+    project = ensure_demo_project(tmp_path / "demo")
+    assert demo_run_for(project, "melody", "melody").name == "folk-melody-rnn"
+    assert demo_run_for(project, "image", "latent").name == "shapes-vae"
+    assert demo_run_for(project, "text", "text").name == "shakespeare-gpt"
+    assert demo_run_for(project, "melody").name in {"folk-melody-vae", "folk-melody-rnn"}
+    by_name = {r.name: r for r in runs}
+    # the demo project imports a quick subset of Essen for the user; the model saw all of it
+    assert by_name["folk-melody-rnn"].import_options == {"n": 240, "phrase_bars": 4}

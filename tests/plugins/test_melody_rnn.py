@@ -122,3 +122,31 @@ def test_onnx_step_matches_torch_with_a_dynamic_batch(cell):
             want = ex.module(feats, *states)
         for g, w in zip(got, want):
             assert np.abs(g - w.numpy()).max() < 1e-4
+
+
+def test_generated_melodies_never_fall_silent_or_hold_a_note_for_bars():
+    """Training phrases end in padding silence; a model that learned it must still write a tune."""
+    from studio.core.audio.events import HOLD, REST, events_to_notes
+
+    torch.manual_seed(0)
+    model = make()
+    with torch.no_grad():  # a model that wants nothing but silence and holding
+        model.head.weight.zero_()
+        model.head.bias.zero_()
+        model.head.bias[REST] = model.head.bias[HOLD] = 20.0
+    logits = torch.zeros(3, model.vocab)
+    logits[:, REST] = logits[:, HOLD] = 50.0
+    hist = torch.tensor([[5] * 8 + [HOLD] * 3 + [REST] + [HOLD] * 3 + [HOLD],  # silent for 5 steps: a note must come
+                         [7] + [HOLD] * 15,                                   # a note held for a bar: no more HOLD
+                         [5] * 8 + [7, HOLD, REST, HOLD, 9, HOLD, HOLD, HOLD]])  # short rest, short note: untouched
+    out = model._no_dead_air(logits, hist)
+    assert out[0, REST] == float("-inf") and out[0, HOLD] == float("-inf") and torch.isfinite(out[0, 2:]).all()
+    assert out[1, HOLD] == float("-inf") and torch.isfinite(out[1, REST])
+    assert torch.equal(out[2], logits[2])
+    off = make(max_silence=0)
+    assert torch.equal(off._no_dead_air(logits, hist), logits)
+    # end to end: even a model that only wants silence writes notes, none longer than a bar
+    for seed in range(3):
+        events = list(model.generate([], 64, seed=seed))
+        notes = events_to_notes(events, SPEC.min_pitch)
+        assert len(notes) >= 4 and max(n.duration for n in notes) <= 16

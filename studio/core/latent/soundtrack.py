@@ -123,13 +123,14 @@ def glide_batches(decoder, keyframes, p: SoundtrackPlan, method: str = "slerp",
 def render_soundtrack(events, p: SoundtrackPlan, min_pitch: int, sample_rate: int = SAMPLE_RATE,
                       voice: str = "pluck") -> np.ndarray:
     """Mono float32 audio of the phrases one after another, exactly as long as the video."""
-    from studio.core.audio.synth import render
+    from studio.core.audio.render import render_melody
 
     ev = np.asarray(events.cpu() if hasattr(events, "cpu") else events, dtype=np.int64)
     if ev.ndim != 2 or ev.shape[0] != p.steps:
         raise ValueError(f"expected {p.steps} phrases of events, got shape {ev.shape}")
-    audio = np.asarray(render(ev.reshape(-1).tolist(), bpm=p.bpm, voice=voice, sample_rate=sample_rate,
-                              min_pitch=min_pitch, tail=0.0), dtype=np.float32)
+    # the same instrument as the Melody panel and the MIDI files (voice: the numpy fallback's)
+    audio = np.asarray(render_melody(ev.reshape(-1).tolist(), bpm=p.bpm, voice=voice, sample_rate=sample_rate,
+                                     min_pitch=min_pitch, tail=0.0).audio, dtype=np.float32)
     n = int(round(p.steps * p.frames_per_step / p.fps * sample_rate))
     if len(audio) >= n:
         audio = audio[:n].copy()

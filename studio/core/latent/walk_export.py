@@ -222,32 +222,17 @@ def write_melody_walk_midi(path: str | Path, events, min_pitch: int = MIN_PITCH,
     return path
 
 
-def render_melody_audio(events, min_pitch: int = MIN_PITCH, bpm: float = 120.0, sample_rate: int = 22050) -> np.ndarray:
-    """Mono float32 audio of phrases played one after another.
+def render_melody_audio(events, min_pitch: int = MIN_PITCH, bpm: float = 120.0, sample_rate: int = 22050,
+                        program: int | None = None) -> np.ndarray:
+    """Mono float32 audio of phrases played one after another, by the same instrument as the
+    Melody panel's preview and the MIDI file (SoundFont, else the numpy synth)."""
+    from studio.core.audio.instruments import DEFAULT_PROGRAM
+    from studio.core.audio.render import render_melody
 
-    Uses the studio synth (``studio.core.audio.synth.render``) when it is installed; otherwise a
-    small built-in sine-and-envelope voice, so export always works.
-    """
     ev = np.asarray(events.cpu() if hasattr(events, "cpu") else events, dtype=np.int64)
-    flat = ev.reshape(-1)
-    try:
-        from studio.core.audio.synth import render  # written by the melody engineer
-        audio = render(flat.tolist(), sample_rate=sample_rate, bpm=bpm, min_pitch=min_pitch)
-        return np.asarray(audio, dtype=np.float32).reshape(-1)
-    except (ImportError, TypeError):
-        pass
-    step = 60.0 / bpm / 4.0
-    total = int(round(len(flat) * step * sample_rate)) + 1
-    out = np.zeros(total, np.float32)
-    for note in events_to_notes(flat.tolist(), min_pitch):
-        a = int(note.start * step * sample_rate)
-        n = max(1, int(note.duration * step * sample_rate))
-        t = np.arange(n, dtype=np.float32) / sample_rate
-        freq = 440.0 * 2.0 ** ((note.pitch - 69) / 12.0)
-        env = np.minimum(1.0, t / 0.005) * np.exp(-3.0 * t)
-        release = np.minimum(1.0, (n - np.arange(n)) / (0.01 * sample_rate))
-        out[a:a + n] += (0.3 * np.sin(2 * np.pi * freq * t) * env * release)[: max(0, total - a)]
-    return np.clip(out, -1.0, 1.0)
+    rendering = render_melody(ev.reshape(-1).tolist(), bpm=bpm, sample_rate=sample_rate, min_pitch=min_pitch,
+                              program=DEFAULT_PROGRAM if program is None else int(program))
+    return np.asarray(rendering.audio, dtype=np.float32).reshape(-1)
 
 
 def write_melody_walk_wav(path: str | Path, events, min_pitch: int = MIN_PITCH, bpm: float = 120.0,
