@@ -29,7 +29,7 @@ STEPS: list[tuple[str, str, str, tuple[str, ...]]] = [
      "text as a file. <b>Runs</b> keeps every run, its curves and samples. Everything is labelled as "
      "AI-generated.", ("runs",)),
 ]
-DEMO_TEXT = ("<b>The demo project is open.</b> Three small models, trained by the studio on its own demo "
+DEMO_TEXT = ("<b>The demo project is open.</b> Four small models, trained by the studio on its own demo "
              "data (shapes, Essen folk songs, Shakespeare's plays), work right now: drag across the "
              "<b>Latent grid</b>, press <i>Generate</i> then <i>Play</i> in <b>Melody</b>, press "
              "<i>Generate</i> in <b>Text</b>.")
