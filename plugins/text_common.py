@@ -16,8 +16,8 @@ from typing import Any, Iterator
 import torch
 import torch.nn.functional as F
 
+from studio.core.plugins.api import pick
 from studio.core.plugins.model import StudioModel, generator_for
-from studio.core.sampling import pick
 
 #: how many recent tokens the repetition penalty looks back on
 REPETITION_WINDOW = 64

@@ -1,4 +1,4 @@
-"""Small diffusion model (DDPM training, DDIM sampling): config and model side by side.
+"""Small diffusion model (DDPM training, DDIM sampling); its Config lives in __init__.py (no torch at discovery).
 
 Continuous time t in [0, 1] with a cosine noise schedule (Nichol & Dhariwal):
 x_t = alpha(t) x + sigma(t) eps. The U-Net predicts v = alpha eps - sigma x
@@ -10,32 +10,19 @@ from __future__ import annotations
 
 import copy
 import math
-from dataclasses import dataclass
 from typing import Iterator
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from plugins.ddpm import Config
 from plugins.image_metrics import EMA, sample_figures
-from studio.core.plugins.api import OnnxExport, param
+from studio.core.plugins.api import OnnxExport
 from studio.core.plugins.model import StudioModel, generator_for
 
 SIZES = (32, 64)
 T_MAX = 0.985  # the cosine schedule's last few percent are pure noise; stop short so alpha > 0
-
-
-@dataclass
-class Config:
-    width: int = param(32, label="Width", min=8, max=256,
-                       help="Channels of the U-Net at full resolution (doubled once at lower resolutions).")
-    prediction: str = param("v", label="Prediction target", choices=("v", "eps"),
-                            help="v: predict a mix of noise and image (steadier, the default); "
-                                 "eps: predict the noise (the original DDPM).")
-    sample_steps: int = param(20, label="Sampling steps", min=2, max=1000,
-                              help="DDIM steps per image: more is slower and a little cleaner.")
-    ema_decay: float = param(0.995, label="EMA decay", min=0.0, max=0.99999,
-                             help="Samples come from a moving average of the weights; 0 turns it off.")
 
 
 def _alpha_sigma(t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

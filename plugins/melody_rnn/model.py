@@ -7,13 +7,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from studio.core.plugins.api import OnnxExport
-from studio.core.plugins.model import StudioModel, generator_for
 from plugins.melody_common import transpose_batch
-from studio.core.sampling import pick
+from studio.core.plugins.api import HOLD, REST, STEPS_PER_BAR, OnnxExport, pick
+from studio.core.plugins.model import StudioModel, generator_for
 
-STEPS_PER_BAR = 16
-REST, HOLD = 0, 1  # event ids (studio.core.audio.events)
 N_FEATURES = 5  # input event, event 1 bar back, 2 bars back, position in bar, repeat flags
 
 

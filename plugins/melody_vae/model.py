@@ -7,12 +7,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from studio.core.plugins.api import OnnxExport
-from studio.core.plugins.model import StudioModel, generator_for
 from plugins.melody_common import transpose_batch
-from studio.core.sampling import pick
-
-STEPS_PER_BAR = 16
+from studio.core.plugins.api import STEPS_PER_BAR, OnnxExport, pick
+from studio.core.plugins.model import StudioModel, generator_for
 
 
 def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:

@@ -1,4 +1,4 @@
-"""Convolutional beta-VAE: config and model side by side (nanoGPT style).
+"""Convolutional beta-VAE: the model (its Config lives in __init__.py so discovery needs no torch).
 
 Encoder: stride-2 convolutions down to 4x4, then a linear layer to the latent
 mean and log-variance. Decoder: the mirror image with transposed convolutions,
@@ -11,50 +11,20 @@ Samples decode draws from a Gaussian mixture fitted to the encoded training imag
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Iterator
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from studio.core.plugins.api import OnnxExport, param
+from plugins.vae import LOSSES, PRIORS, Config
+from studio.core.plugins.api import OnnxExport
 from studio.core.plugins.model import StudioModel, generator_for
 
 from .prior import LatentBank, fit_gmm, sample_gmm
 
 SIZES = (32, 64, 128)
-LOSSES = ("bce", "mse", "laplace")
-PRIORS = ("mixture", "normal")
 BANK = 4096  # latent means kept for fitting the sampling prior
-
-
-@dataclass
-class Config:
-    latent_size: int = param(16, label="Latent size", min=2, max=512,
-                             help="Numbers that describe one image. Small: smoother, blurrier; large: more detail.")
-    width: int = param(32, label="Width", min=8, max=256,
-                       help="Channels of the first convolution, doubled at each halving of the image (capped at 8x).")
-    beta: float = param(1.0, label="Beta (KL weight)", min=0.0, max=20.0,
-                        help="Weight of the KL term. Above 1: smoother, more disentangled latents; "
-                             "below 1: sharper reconstructions, less faithful samples.")
-    kl_warmup_steps: int = param(500, label="KL warm-up steps", min=0, max=100_000,
-                                 help="Steps over which the KL weight ramps from 0 to beta (avoids posterior collapse).")
-    recon_loss: str = param("bce", label="Reconstruction loss", choices=LOSSES,
-                            help="bce: Bernoulli likelihood, crisp on line art and digits; mse: Gaussian with a "
-                                 "learned noise level (calibrated, good for photos); laplace: L1 with a learned scale, "
-                                 "sharper edges than mse.")
-    sample_temperature: float = param(1.0, label="Sampling temperature", min=0.1, max=2.0,
-                                      help="Scale of the random latents when sampling: below 1 gives cleaner, "
-                                           "more typical images, above 1 more varied ones.")
-    prior: str = param("mixture", label="Sampling prior", choices=PRIORS,
-                       help="mixture: draw latents from a Gaussian mixture fitted to where your training images "
-                            "encode (clean samples); normal: the textbook N(0, I), often blurry blends.")
-    prior_components: int = param(10, label="Mixture components", min=1, max=64,
-                                  help="Gaussians in the sampling mixture: about the number of distinct kinds "
-                                       "of image in your data.")
-    prior_every: int = param(100, label="Refit prior every (steps)", min=1, max=100_000,
-                             help="Steps between refits of the sampling mixture (a few milliseconds each).")
 
 
 def _channels(width: int, n: int) -> list[int]:

@@ -30,6 +30,27 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def _read_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+#: Read once at import (reading it means setting it): the mode a plain ``open()`` would give.
+_UMASK = _read_umask()
+
+
+def give_normal_mode(path: str | os.PathLike, target: str | os.PathLike | None = None) -> None:
+    """A temp file from ``mkstemp`` is private (0600); give it what ``open()`` would: the mode of the
+    file it replaces, else 0666 minus the umask, so exported files can be shared as usual."""
+    try:
+        mode = os.stat(target).st_mode & 0o777 if target is not None and os.path.isfile(target) \
+            else 0o666 & ~_UMASK
+        os.chmod(path, mode)
+    except OSError:
+        pass  # a filesystem without modes (FAT, some network shares): nothing to do
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` so that the old content survives any failure."""
     path = Path(path)
@@ -40,6 +61,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        give_normal_mode(tmp, path)
         os.replace(tmp, path)
     except OSError as exc:
         try:

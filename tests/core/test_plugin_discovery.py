@@ -76,3 +76,21 @@ def test_config_from_dict_coerces_and_validates(external):
         config_from_dict(cfg_cls, {"width": "wide"})
     spec = config_params(cfg_cls)[0]
     assert (spec.label, spec.min, spec.max, spec.help) == ("Width", 1, 64, "hidden units")
+
+
+def test_discovering_the_builtin_plugins_does_not_import_torch():
+    """Discovery (``studio plugins``, the Models panel's list) stays cheap: a plugin's ``__init__``
+    declares its Config and ``plugin`` and imports torch only in ``build`` (see the plugin guide)."""
+    code = (
+        "import json, sys\n"
+        "from studio.core.plugins import registry\n"
+        "found = registry.discover(refresh=True)\n"
+        "builtin = {k: v.error for k, v in found.items() if v.source.startswith('plugins.')}\n"
+        "print(json.dumps({'builtin': builtin, 'torch': 'torch' in sys.modules}))\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180)
+    assert res.returncode == 0, res.stderr
+    info = json.loads(res.stdout.strip().splitlines()[-1])
+    assert {"vae", "dcgan", "ddpm", "melody-rnn", "melody-vae", "char-rnn", "tiny-gpt"} <= set(info["builtin"])
+    assert not any(info["builtin"].values()), info["builtin"]  # every built-in loads and validates
+    assert info["torch"] is False, "discovering the built-in plugins imported torch"

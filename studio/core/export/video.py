@@ -18,7 +18,7 @@ from studio.core.export.images import to_uint8
 from studio.core.export.naming import check_target
 from studio.core.export.provenance import DISCLOSURE_LINE, GENERATOR, finalize, source_label, to_json
 from studio.core.export.scale import ExportSize, check_budget, even_frame, scale_image, stamp
-from studio.core.fileio import atomic_write_bytes
+from studio.core.fileio import atomic_write_bytes, give_normal_mode
 
 
 def _rgb(frames: Sequence[Any]) -> list[np.ndarray]:
@@ -138,6 +138,7 @@ def save_mp4_stream(batches: Iterable[Sequence[Any]], path: str | Path, recipe: 
                 pending = None if batch is None else (_rgb(batch) if len(batch) else [])
         finally:
             writer.close()
+        give_normal_mode(tmp, path)
         os.replace(tmp, path)
     finally:
         for leftover in (tmp, wav_tmp):

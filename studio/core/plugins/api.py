@@ -11,6 +11,12 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Literal
 
+# Melody event encoding (pure Python): the ids a melody plugin reads and writes.
+from studio.core.audio.events import (  # noqa: F401  (re-exported for plugins)
+    HOLD, MAX_PITCH, MIN_PITCH, REST, STEPS_PER_BAR, STEPS_PER_QUARTER, Note, event_to_pitch,
+    events_to_notes, notes_to_events, pitch_to_event, vocab_size,
+)
+
 Modality = Literal["image", "melody", "text"]
 Family = Literal["gan", "vae", "rnn", "transformer", "diffusion", "other"]
 
@@ -139,7 +145,6 @@ class DataSpec:
         if self.modality == "text":
             return len(self.vocab)
         if self.modality == "melody":
-            from studio.core.audio.events import vocab_size
             return vocab_size(self.min_pitch, self.max_pitch)
         return 0
 
@@ -213,12 +218,27 @@ class ModelPlugin:
             raise ValueError(f"recorded_defaults names unknown settings {sorted(set(self.recorded_defaults) - names)}")
 
 
-# The model side of the contract lives in studio.core.plugins.model (it imports torch).
-def __getattr__(name: str):  # lazy re-export so importing the API stays cheap
-    if name in ("StudioModel", "Optimizers", "GeneratedText"):
-        from studio.core.plugins import model
-        return getattr(model, name)
-    raise AttributeError(name)
+# The model side of the contract (studio.core.plugins.model) and the sampling helpers
+# (studio.core.sampling) import torch: they are re-exported lazily so that importing the API,
+# and so discovering plugins, never imports torch.
+_LAZY = {
+    "StudioModel": "studio.core.plugins.model",
+    "Optimizers": "studio.core.plugins.model",
+    "generator_for": "studio.core.plugins.model",
+    "pick": "studio.core.sampling",
+    "adjust_logits": "studio.core.sampling",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
 
 
 Iterator = Iterator  # re-exported for plugin type hints
