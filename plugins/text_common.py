@@ -10,50 +10,20 @@ A model subclasses :class:`CharLanguageModel` and implements two methods:
 from __future__ import annotations
 
 import math
-from contextlib import contextmanager
 from typing import Any, Iterator
 
 import torch
 import torch.nn.functional as F
 
-from studio.core.plugins.api import pick
-from studio.core.plugins.model import StudioModel, generator_for
+from studio.core.plugins.api import TextCodec, pick
+from studio.core.plugins.model import (  # noqa: F401  (SINGLE_THREAD_DECODE_PARAMS re-exported)
+    SINGLE_THREAD_DECODE_PARAMS, StudioModel, generator_for, small_model_decoding,
+)
+
+__all__ = ["CharLanguageModel", "TextCodec", "vocab_from_text", "REPETITION_WINDOW"]
 
 #: how many recent tokens the repetition penalty looks back on
 REPETITION_WINDOW = 64
-#: models up to this size decode on one CPU thread (see :meth:`CharLanguageModel.decoding`)
-SINGLE_THREAD_DECODE_PARAMS = 8_000_000
-
-
-class TextCodec:
-    """Characters <-> token ids with a dataset's vocabulary (index -> character).
-
-    Characters the vocabulary lacks are dropped (``unknown`` counts them), so a
-    prime or a pasted text with a stray emoji still works with a model that never saw one.
-    """
-
-    def __init__(self, vocab: list[str]):
-        if not vocab:
-            raise ValueError("the text vocabulary is empty; import a text dataset first")
-        self.vocab = list(vocab)
-        self.index = {ch: i for i, ch in enumerate(self.vocab)}
-
-    def __len__(self) -> int:
-        return len(self.vocab)
-
-    def encode(self, text: str) -> list[int]:
-        return [self.index[ch] for ch in text if ch in self.index]
-
-    def unknown(self, text: str) -> list[str]:
-        """The distinct characters of ``text`` the vocabulary lacks, in order of appearance."""
-        seen: dict[str, None] = {}
-        for ch in text:
-            if ch not in self.index:
-                seen.setdefault(ch, None)
-        return list(seen)
-
-    def decode(self, tokens) -> str:
-        return "".join(self.vocab[int(t)] for t in tokens)
 
 
 def vocab_from_text(text: str) -> list[str]:
@@ -111,28 +81,10 @@ class CharLanguageModel(StudioModel):
                 "chars": float(count)}
 
     # -- generation -----------------------------------------------------------
-    @contextmanager
-    def decoding(self) -> Iterator[None]:
-        """Wrap character-by-character generation on the calling thread: a small model on the CPU runs
-        it on one intra-op thread, and the thread count is put back afterwards.
-
-        A step is ~20 tiny ops per layer. With more threads, every op that opens an OpenMP region
-        (attention, GELU) waits at a barrier for the whole team, which costs far more than the op
-        itself, and 10-40x more when other work (a training, the window) keeps the cores busy:
-        profiled on 2 busy cores, scaled_dot_product_attention took 0.6-10 ms a call with 2
-        threads and 10 us with one. Both front ends use this (``sample`` for ``studio generate``,
-        the Text panel's worker), so the model runs at the same speed in both.
-        """
-        before = torch.get_num_threads()
-        small = sum(p.numel() for p in self.parameters()) <= SINGLE_THREAD_DECODE_PARAMS
-        switch = small and before > 1 and self.device.type == "cpu"
-        if switch:  # also the default of threads that first touch torch meanwhile; restored below
-            torch.set_num_threads(1)
-        try:
-            yield
-        finally:
-            if switch:
-                torch.set_num_threads(before)
+    def decoding(self):
+        """Wrap character-by-character generation: one CPU thread for a small model
+        (``studio.core.plugins.model.small_model_decoding``, also used by the Text panel)."""
+        return small_model_decoding(self)
 
     def start_tokens(self, prime_tokens: list[int]) -> list[int]:
         """With no prime, condition on a newline (the start of a paragraph) when the vocabulary has one."""
@@ -191,14 +143,9 @@ class CharLanguageModel(StudioModel):
 
     # -- scoring --------------------------------------------------------------
     @torch.no_grad()
-    def score_text(self, text: str) -> dict[str, float]:
-        """How surprised the model is by ``text``: nats/bits per character and perplexity.
-
-        Every character after the first is predicted from the ones before it (the model's
-        window or its running state); characters outside the vocabulary are skipped and counted.
-        """
-        tokens = self.codec.encode(text)
-        unknown = sum(1 for ch in text if ch not in self.codec.index)
+    def token_nll(self, tokens: list[int]) -> float:
+        """The "score" capability: summed cross-entropy (nats) of every token after the first,
+        each predicted from the ones before it (the model's window or its running state)."""
         if len(tokens) < 2:
             raise ValueError("need at least two characters the model knows to measure its surprise")
         was_training = self.training
@@ -206,7 +153,7 @@ class CharLanguageModel(StudioModel):
         try:
             chunk = self.context or 256
             state, total = None, 0.0
-            seq = torch.tensor(tokens, device=self.device)
+            seq = torch.tensor(list(tokens), device=self.device)
             for start in range(0, len(tokens) - 1, chunk):
                 inp = seq[start:start + chunk]
                 tgt = seq[start + 1:start + 1 + chunk]
@@ -215,6 +162,16 @@ class CharLanguageModel(StudioModel):
                 total += float(F.cross_entropy(logits, tgt, reduction="sum"))
         finally:
             self.train(was_training)
-        nats = total / (len(tokens) - 1)
+        return total
+
+    @torch.no_grad()
+    def score_text(self, text: str) -> dict[str, float]:
+        """How surprised the model is by ``text``: nats/bits per character and perplexity.
+
+        Characters outside the vocabulary are skipped and counted.
+        """
+        tokens = self.codec.encode(text)
+        unknown = sum(1 for ch in text if ch not in self.codec.index)
+        nats = self.token_nll(tokens) / (len(tokens) - 1)
         return {"nats_per_char": nats, "bits_per_char": nats / math.log(2), "perplexity": math.exp(nats),
                 "chars": float(len(tokens) - 1), "unknown": float(unknown)}

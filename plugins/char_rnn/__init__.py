@@ -34,6 +34,6 @@ def build(config: Config, spec):
 
 plugin = ModelPlugin(
     id="char-rnn", name="Char-RNN (LSTM/GRU)", version="1.0", modality="text", family="rnn",
-    Config=Config, build=build, capabilities=frozenset({"continue", "onnx"}),
+    Config=Config, build=build, capabilities=frozenset({"continue", "score", "onnx"}),
     description="Karpathy's character-level recurrent network: learns to write like your text.",
     engine_defaults={"lr": 2e-3, "grad_clip": 5.0})

@@ -37,6 +37,6 @@ def build(config: Config, spec):
 
 plugin = ModelPlugin(
     id="tiny-gpt", name="Tiny GPT (characters)", version="1.0", modality="text", family="transformer",
-    Config=Config, build=build, capabilities=frozenset({"continue", "onnx"}),
+    Config=Config, build=build, capabilities=frozenset({"continue", "score", "onnx"}),
     description="A small Transformer that writes text one character at a time; fast on a CPU.",
     engine_defaults=RECOMMENDED_ENGINE)

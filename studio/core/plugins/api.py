@@ -24,8 +24,9 @@ Family = Literal["gan", "vae", "rnn", "transformer", "diffusion", "other"]
 #: latent   - ``model.latent_dim`` and ``model.decode(z)``
 #: encode   - ``model.encode(x)`` returns latent means (needs ``latent``)
 #: continue - ``model.generate(prime_tokens, length, ...)`` streams tokens
+#: score    - ``model.token_nll(tokens)``: summed surprise (nats) of each token after the first
 #: onnx     - ``model.onnx_exports()`` lists exportable modules
-CAPABILITIES = frozenset({"latent", "encode", "continue", "onnx"})
+CAPABILITIES = frozenset({"latent", "encode", "continue", "score", "onnx"})
 MODALITIES = frozenset({"image", "melody", "text"})
 
 
@@ -157,6 +158,37 @@ class DataSpec:
         return cls(**{k: v for k, v in d.items() if k in names})
 
 
+class TextCodec:
+    """Characters <-> token ids with a dataset's vocabulary (``DataSpec.vocab``: index -> character).
+
+    Characters the vocabulary lacks are dropped (``unknown`` lists them), so a
+    prime or a pasted text with a stray emoji still works with a model that never saw one.
+    """
+
+    def __init__(self, vocab: list[str]):
+        if not vocab:
+            raise ValueError("the text vocabulary is empty; import a text dataset first")
+        self.vocab = list(vocab)
+        self.index = {ch: i for i, ch in enumerate(self.vocab)}
+
+    def __len__(self) -> int:
+        return len(self.vocab)
+
+    def encode(self, text: str) -> list[int]:
+        return [self.index[ch] for ch in text if ch in self.index]
+
+    def unknown(self, text: str) -> list[str]:
+        """The distinct characters of ``text`` the vocabulary lacks, in order of appearance."""
+        seen: dict[str, None] = {}
+        for ch in text:
+            if ch not in self.index:
+                seen.setdefault(ch, None)
+        return list(seen)
+
+    def decode(self, tokens) -> str:
+        return "".join(self.vocab[int(t)] for t in tokens)
+
+
 @dataclass
 class OnnxExport:
     """One module a plugin offers for ONNX export (its generating part)."""
@@ -225,6 +257,7 @@ _LAZY = {
     "StudioModel": "studio.core.plugins.model",
     "Optimizers": "studio.core.plugins.model",
     "generator_for": "studio.core.plugins.model",
+    "small_model_decoding": "studio.core.plugins.model",
     "pick": "studio.core.sampling",
     "adjust_logits": "studio.core.sampling",
 }

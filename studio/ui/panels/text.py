@@ -1,9 +1,11 @@
-"""Text panel: write with a trained text model (char-rnn, tiny-gpt), streaming as it writes.
+"""Text panel: write with a trained text model (char-rnn, tiny-gpt or any text plugin), streaming as it writes.
 
 A prime, the sampling controls (length, temperature, top-k, top-p, repetition penalty, seed) with
 presets, Generate/Stop, several samples side by side (seeds seed, seed+1, ...), Copy and Save per
 sample, and "how surprised is the model by this text?" (perplexity of a pasted text).
-The model comes from the run selected anywhere in the studio (``ctx.run_selected``).
+The model comes from the run selected anywhere in the studio (``ctx.run_selected``); the panel uses it
+through a :class:`studio.core.session.TokenStream`, offering what the plugin declares ("continue",
+and "score" for the perplexity tab).
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayo
                                QInputDialog, QLabel, QMessageBox, QPlainTextEdit, QProgressBar, QPushButton,
                                QSpinBox, QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
+from studio.core.session import NotATextModel, TokenStream
 from studio.ui.background_jobs import LatestLoad
 from studio.ui.run_filter import connect_matching_runs
 from studio.ui.panels.text_presets import CONTROL_KEYS, PresetStore
@@ -28,6 +31,7 @@ MAX_SAMPLES = 4
 PAINT_MS = 33
 SAVE_PLACEMENTS = {"Settings in a header comment": "header", "Settings in a sidecar .json": "sidecar",
                    "Settings in a footer comment": "footer"}
+SCORE_TIP = "Perplexity: how surprised the model is by a text you paste"
 NO_MODEL = ("<b>No text model yet.</b> Train char-rnn or tiny-gpt on a text dataset, then select the run "
             "in <i>Runs</i> or <i>Training</i>: it opens here.")
 
@@ -51,6 +55,7 @@ class TextPanel(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.model = None
+        self.stream: TokenStream | None = None  # the model through the plugin API (None: no model)
         self.plugin = None
         self.model_name = ""
         self.run_dir = ""
@@ -145,7 +150,7 @@ class TextPanel(QWidget):
         self.tabs.setDocumentMode(True)  # no Fusion pane: its Button-made grey stands out in the dark theme
         self.tabs.addTab(self.columns, "Samples")
         self.tabs.addTab(self._build_score_tab(), "How surprised?")
-        self.tabs.setTabToolTip(1, "Perplexity: how surprised the model is by a text you paste")
+        self.tabs.setTabToolTip(1, SCORE_TIP)
 
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
@@ -200,16 +205,33 @@ class TextPanel(QWidget):
 
     # -- model ----------------------------------------------------------------
     def set_model(self, model, name: str = "", plugin=None) -> None:
-        """Use ``model`` (a text model with ``continue_text``) for generation and scoring."""
+        """Use ``model`` for generation (and scoring) as its ``plugin`` declares: "continue" writes,
+        "score" measures surprise. Without a plugin, the model's own methods decide."""
         if self.jobs.busy:
             self.jobs.cancel()
             self.jobs.wait(5.0)
-        self.model = model
+        stream = None
+        if model is not None:
+            try:
+                stream = TokenStream.for_model(model, plugin)
+            except NotATextModel as exc:
+                self.status.setText(str(exc))
+                model = plugin = None
+        self.model, self.stream = model, stream
         self.plugin = plugin
-        self.model_name = name or type(model).__name__
+        self.model_name = (name or type(model).__name__) if model is not None else ""
         self.source = self.checkpoint_step = None  # a model given directly: set again by a run's load
         self.model_label.setText(f"<b>Model:</b> {self.model_name}" if model is not None else NO_MODEL)
+        self._sync_score_tab()
         self._sync()
+
+    def _sync_score_tab(self) -> None:
+        """The "How surprised?" tab is there for models that declare "score"; otherwise it says why not."""
+        why = self.stream.score_unavailable if self.stream is not None else ""
+        self.tabs.setTabEnabled(1, not why)
+        self.tabs.setTabToolTip(1, why or SCORE_TIP)
+        if why and self.tabs.currentIndex() == 1:
+            self.tabs.setCurrentIndex(0)
 
     def open_run(self, run_dir: str, checkpoint: str | None = None) -> None:
         """Load a run's newest checkpoint, or ``checkpoint`` (a restored file's), in the background
@@ -316,9 +338,9 @@ class TextPanel(QWidget):
 
     def _sync(self) -> None:
         busy = self.jobs.busy or self.loader.waiting
-        has = self.model is not None
+        has = self.stream is not None
         self.generate_button.setEnabled(has and not busy)
-        self.score_button.setEnabled(has and not busy)
+        self.score_button.setEnabled(has and self.stream.can_score and not busy)
         self.stop_button.setEnabled(busy)
         self.delete_preset_button.setEnabled(not self.presets.is_built_in(self.preset.currentText()))
         if not has:
@@ -328,10 +350,10 @@ class TextPanel(QWidget):
 
     # -- generation ----------------------------------------------------------------
     def generate(self) -> None:
-        if self.model is None or self.jobs.busy:
+        if self.stream is None or self.jobs.busy:
             return
         req = self.request()
-        unknown = self.model.codec.unknown(req.prime) if hasattr(self.model, "codec") else []
+        unknown = self.stream.unknown(req.prime)
         self.last_request = req
         self.tabs.setCurrentIndex(0)
         for i, v in enumerate(self.views[:req.samples]):
@@ -341,7 +363,7 @@ class TextPanel(QWidget):
         self.progress.setValue(0)
         self.status.setText("Writing…" + (f" (skipping characters the model never saw: {''.join(unknown[:10])})"
                                           if unknown else ""))
-        self.jobs.generate(self.model, req)
+        self.jobs.generate(self.stream, req)
         self._sync()
 
     def stop(self) -> None:
@@ -429,14 +451,14 @@ class TextPanel(QWidget):
 
     # -- scoring ----------------------------------------------------------------
     def score(self) -> None:
-        if self.model is None or self.jobs.busy:
+        if self.stream is None or not self.stream.can_score or self.jobs.busy:
             return
         text = self.score_text.toPlainText()
         if len(text) < 2:
             self._set_score("Paste at least a few characters first.")
             return
         self._set_score("Measuring…")
-        self.jobs.score(self.model, text)
+        self.jobs.score(self.stream, text)
         self._sync()
 
     def _on_scored(self, r: dict) -> None:

@@ -5,18 +5,20 @@ so the window never waits on torch. Several samples are generated round-robin, s
 column fills at the same pace; what is new in every sample goes out in one signal about 25 times
 a second (never one per character): each signal makes the UI thread take the GIL, which the
 model's thread then waits to get back. Stop is checked between characters.
-Generation runs inside the model's ``decoding()`` (one torch thread for a small model, as
-``studio generate`` does): per-character steps are too small to share between threads.
+The jobs take a :class:`studio.core.session.TokenStream` (any text plugin's model through the
+documented API), never the model's own methods. Generation runs inside the stream's ``decoding()``
+(one torch thread for a small model, as ``studio generate`` does): per-character steps are too
+small to share between threads.
 """
 from __future__ import annotations
 
 import logging
 import time
-from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 
 from PySide6.QtCore import Signal
 
+from studio.core.session import NotATextModel, TokenStream
 from studio.ui.background_jobs import BackgroundJobs
 
 log = logging.getLogger(__name__)
@@ -80,25 +82,24 @@ class TextJobs(BackgroundJobs):
                 final[0].emit(*final[1:])
 
     # -- generation -------------------------------------------------------------
-    def generate(self, model, request: TextRequest) -> None:
-        self._start(self._generate, model, request)
+    def generate(self, stream: TokenStream, request: TextRequest) -> None:
+        self._start(self._generate, stream, request)
 
-    def _generate(self, model, req: TextRequest) -> None:
-        decoding = getattr(model, "decoding", None) or nullcontext  # a text model of another base may lack it
+    def _generate(self, stream: TokenStream, req: TextRequest) -> None:
         try:
-            with decoding():
-                self._stream(model, req)
+            with stream.decoding():
+                self._stream(stream, req)
         except Exception as exc:  # noqa: BLE001 - model code may raise anything; report it in words
             log.exception("text generation failed")
             self.failed.emit(f"generation failed: {type(exc).__name__}: {exc}")
             return self.finished, True
         return self.finished, self._cancel.is_set()
 
-    def _stream(self, model, req: TextRequest) -> None:
+    def _stream(self, stream: TokenStream, req: TextRequest) -> None:
         """Write the samples round-robin, sending what is new every FLUSH_SECONDS, until done or stopped."""
         total = req.length * req.samples
         done = 0
-        streams = [model.continue_text(req.prime, req.length, seed=req.seed + i, **req.controls())
+        streams = [stream.continue_text(req.prime, req.length, seed=req.seed + i, **req.controls())
                    for i in range(req.samples)]
         pending = [""] * req.samples
         alive = list(range(req.samples))
@@ -124,13 +125,13 @@ class TextJobs(BackgroundJobs):
         pending[:] = [""] * len(pending)
 
     # -- scoring ----------------------------------------------------------------
-    def score(self, model, text: str) -> None:
-        self._start(self._score, model, text)
+    def score(self, stream: TokenStream, text: str) -> None:
+        self._start(self._score, stream, text)
 
-    def _score(self, model, text: str) -> None:
+    def _score(self, stream: TokenStream, text: str) -> None:
         try:
-            result = model.score_text(text)
-            unknown = model.codec.unknown(text)
+            result = stream.score_text(text)
+            unknown = stream.unknown(text)
             result["unknown_chars"] = "".join(unknown[:20])
         except Exception as exc:  # noqa: BLE001
             return self.score_failed, str(exc)
@@ -151,9 +152,11 @@ class TextJobs(BackgroundJobs):
             model, plugin, info = load_model(run_dir, checkpoint=checkpoint)
         except Exception as exc:  # noqa: BLE001 - a broken run must not break the panel
             return self.model_failed, token, f"{run_dir}: {exc}"
-        if getattr(plugin, "modality", "") != "text" or not hasattr(model, "continue_text"):
-            return self.model_failed, token, (f"{run_dir}: the {getattr(plugin, 'name', 'model')} of this run does "
-                                              "not write text; pick a char-rnn or tiny-gpt run")
+        try:  # what the plugin declares decides, not what the model happens to have
+            TokenStream.for_model(model, plugin)
+        except NotATextModel as exc:
+            return self.model_failed, token, (f"{run_dir}: {exc}; pick a run of a text model "
+                                              "(char-rnn, tiny-gpt or a text plugin)")
         step = getattr(info, "step", None) or (getattr(info, "sidecar", {}) or {}).get("step", "?")
         source = None
         try:  # the run and checkpoint (with its hash, computed here off the UI thread) for saved samples' recipes
