@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.e2e.example_install import pip_install_example
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "examples" / "plugin-template"
@@ -47,15 +48,7 @@ def _squares_dataset(folder: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
-    target = tmp_path_factory.mktemp("plugin-env")
-    # Built from a copy: a setuptools build writes build/ and *.egg-info next to the sources.
-    source = tmp_path_factory.mktemp("plugin-src") / "plugin-template"
-    shutil.copytree(TEMPLATE, source, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
-    proc = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-build-isolation",
-                           "--no-index", "--disable-pip-version-check", "-q", "--target", str(target),
-                           str(source)], capture_output=True, text=True, timeout=180, cwd=source)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert list(target.glob("studio_plugin_template-*.dist-info/entry_points.txt"))
+    target = pip_install_example(TEMPLATE, tmp_path_factory, "studio_plugin_template")
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(target), str(ROOT), *filter(None, [env.get("PYTHONPATH")])])
     return target, env

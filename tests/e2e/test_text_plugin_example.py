@@ -9,14 +9,13 @@ discovery reads it) and comes off again afterwards, so other tests never see the
 from __future__ import annotations
 
 import dataclasses
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import torch
 
+from tests.e2e.example_install import pip_install_example
 from tests.fixtures.toy_plugins import data as toy_data
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,14 +29,7 @@ ENGINE = {"threads": 1, "val_every": 0, "sample_every": 0, "checkpoint_every": 0
 def installed(tmp_path_factory):
     from studio.core.plugins.registry import discover
 
-    target = tmp_path_factory.mktemp("text-plugin-env")
-    source = tmp_path_factory.mktemp("text-plugin-src") / "text-plugin-example"
-    shutil.copytree(EXAMPLE, source, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
-    proc = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-build-isolation",
-                           "--no-index", "--disable-pip-version-check", "-q", "--target", str(target),
-                           str(source)], capture_output=True, text=True, timeout=180, cwd=source)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert list(target.glob("studio_text_bigram-*.dist-info/entry_points.txt"))
+    target = pip_install_example(EXAMPLE, tmp_path_factory, "studio_text_bigram")
     sys.path.insert(0, str(target))
     discover(refresh=True)
     try:
