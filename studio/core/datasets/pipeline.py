@@ -11,6 +11,7 @@ import numpy as np
 from studio.core.datasets import writer
 from studio.core.datasets.fingerprint import fingerprint as content_fingerprint
 from studio.core.datasets.report import CancelToken, ImportReport, ImportResult, Progress, ProgressCallback
+from studio.core.datasets.size_advice import small_dataset_note
 from studio.core.datasets.sources import SourceFile, collect
 
 
@@ -63,6 +64,9 @@ def run_import(modality: str, sources, out_dir, settings: dict[str, Any], decode
     missing = {f.path for f in files} - report.accounted
     for path in sorted(missing):  # a decoder bug must not make a file vanish from the report
         report.skip(path, "not processed (internal error); please report this")
+    note = small_dataset_note(modality, report.stats) if report.accepted else ""
+    if note:
+        report.warn(str(out), note)  # about the dataset as a whole, shown with the other notes
     report.stats.setdefault("seconds", round(time.perf_counter() - started, 3))
     report.stats.setdefault("files", len(files))
     manifest = writer.build_manifest(

@@ -68,3 +68,27 @@ def test_demo_text_and_images_in_a_subprocess(tmp_path):
     assert load_dataset(tmp_path / "demo-text").spec.vocab_size > 50
     imgs = load_dataset(tmp_path / "demo-images")
     assert imgs.spec.num_classes == 4 and imgs.tensors["images"].shape == (24, 3, 32, 32)
+
+
+def test_a_tiny_dataset_is_imported_with_a_note_that_it_is_too_small(tmp_path, capsys):
+    src = tmp_path / "two"
+    src.mkdir()
+    for i in range(2):
+        (src / f"{i}.png").write_bytes(png_bytes(colour=(i, 0, 0)))
+    rc = main(["import", "images", str(src), "--out", str(tmp_path / "ds"), "--size", "32"])
+    out = capsys.readouterr().out
+    assert rc == 0 and (tmp_path / "ds" / "manifest.json").exists()   # advice, not a refusal
+    assert "2 images: too few to train a VAE (100+ recommended), a GAN (200+), a diffusion model (500+)" in out
+    tiny = tmp_path / "tiny.txt"
+    tiny.write_text("seventeen bytes!\n")
+    rc = main(["import", "text", str(tiny), "--out", str(tmp_path / "words"), "--json"])
+    notes = [w["message"] for w in json.loads(capsys.readouterr().out)["warnings"]]
+    assert rc == 0 and any("17 characters: too few to train a text model (50,000+ recommended)" in n for n in notes)
+
+
+def test_a_big_enough_dataset_gets_no_size_note():
+    from studio.core.datasets.size_advice import small_dataset_note
+
+    assert small_dataset_note("image", {"count": 150}).startswith("150 images: too few to train a GAN (200+ ")
+    assert small_dataset_note("image", {"count": 600}) == ""
+    assert small_dataset_note("melody", {"melodies": 8514}) == ""

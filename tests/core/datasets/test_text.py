@@ -27,7 +27,9 @@ def test_corpus_every_file_accounted_with_reasons(tmp_path):
     assert "Windows-1252" in notes["cp1252.txt"] and "UTF-8" in notes["cp1252.txt"]
     assert "Latin-1" in notes["latin1.txt"]
     assert "UTF-16-BE" in notes["utf16be_nobom.txt"]
-    assert set(notes) == {"cp1252.txt", "latin1.txt", "utf16be_nobom.txt"}  # UTF-8/BOM files decode silently
+    # UTF-8/BOM files decode silently; the small test corpus also gets the dataset's size note
+    assert set(notes) == {"cp1252.txt", "latin1.txt", "utf16be_nobom.txt", "ds"}
+    assert "too few to train a text model" in notes["ds"]
     enc = res.stats["encodings"]
     assert enc["UTF-8"] == 1 and enc["UTF-16"] == 1 and enc["UTF-8 (with BOM)"] == 1
 
