@@ -104,14 +104,19 @@ def _headless(model, prime: str, n: int, seed: int, controls: dict) -> str:
     return "".join(itertools.islice(model.continue_text(prime, n, seed=seed, **controls), n))
 
 
+def _ask(panel, model, prime: str, length: int, samples: int, seed: int) -> None:
+    """Open ``model`` and fill the form as a user would before pressing Generate."""
+    panel.set_model(model, "tiny-gpt")
+    panel.prime.setPlainText(prime)
+    panel.length.setValue(length)
+    panel.samples.setValue(samples)
+    panel.seed.setValue(seed)
+
+
 def test_long_stream_arrives_complete_in_order_in_batches(panel, model, qtbot, monkeypatch):
     from studio.ui.panels.text import PAINT_MS
 
-    panel.set_model(model, "tiny-gpt")
-    panel.prime.setPlainText("Shall I")
-    panel.length.setValue(3000)
-    panel.samples.setValue(1)
-    panel.seed.setValue(11)
+    _ask(panel, model, "Shall I", 3000, 1, 11)
     view = panel.views[0]
     writes = _count_view_writes(view, monkeypatch)
     start = time.perf_counter()
@@ -130,11 +135,7 @@ def test_long_stream_arrives_complete_in_order_in_batches(panel, model, qtbot, m
 
 
 def test_text_that_piles_up_while_the_window_is_busy_goes_in_at_once(panel, model, qtbot, monkeypatch):
-    panel.set_model(model, "tiny-gpt")
-    panel.prime.setPlainText("Thou")
-    panel.length.setValue(1500)
-    panel.samples.setValue(2)
-    panel.seed.setValue(4)
+    _ask(panel, model, "Thou", 1500, 2, 4)
     writes = [_count_view_writes(v, monkeypatch) for v in panel.views[:2]]
     with qtbot.waitSignal(panel.jobs.finished, timeout=20_000):  # the queued chunks and the end arrive after
         panel.generate_button.click()
@@ -147,11 +148,7 @@ def test_text_that_piles_up_while_the_window_is_busy_goes_in_at_once(panel, mode
 
 
 def test_stop_mid_stream_keeps_an_exact_prefix(panel, model, qtbot, monkeypatch):
-    panel.set_model(model, "tiny-gpt")
-    panel.prime.setPlainText("Shall I")
-    panel.length.setValue(100_000)
-    panel.samples.setValue(1)
-    panel.seed.setValue(2)
+    _ask(panel, model, "Shall I", 100_000, 1, 2)
     view = panel.views[0]
     writes = _count_view_writes(view, monkeypatch)
     panel.generate_button.click()

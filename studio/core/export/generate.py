@@ -62,13 +62,8 @@ def source_for_run(run_dir: str | Path, info: Any) -> Source:
     ckpt = getattr(info, "path", None) or (info.get("checkpoint") if isinstance(info, dict) else None)
     step = getattr(info, "step", None)
     run_path = run_dir if run_dir.is_dir() else (Path(ckpt).parent.parent if ckpt else run_dir.parent)
-    run_id = run_path.name
-    if (run_path / "run.json").is_file():
-        from studio.core.fileio import read_json
-        try:
-            run_id = str(read_json(run_path / "run.json").get("id") or run_id)
-        except (ValueError, OSError):
-            pass
+    from studio.core.training.run_folder import run_id as read_run_id
+    run_id = read_run_id(run_path)
     sha = sha256_file(ckpt) if ckpt and Path(ckpt).is_file() else None
     return Source(run_id, str(run_path.resolve()), str(Path(ckpt).resolve()) if ckpt else None, step, sha)
 

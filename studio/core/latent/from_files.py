@@ -14,7 +14,6 @@ No Qt here; torch only inside functions.
 """
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,10 +79,11 @@ def dataset_settings(run_dir: str | Path | None) -> dict[str, Any]:
     folder = Path(run_dir)
     if folder.is_file():  # a checkpoint file: RUN/checkpoints/step-N.safetensors
         folder = folder.parent.parent
+    from studio.core.training.run_folder import RunFolderError, read_run
     try:
-        run = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+        run = read_run(folder)
         data_path = Path(str((run.get("dataset") or {}).get("path") or ""))
-    except (OSError, ValueError, AttributeError):
+    except (RunFolderError, AttributeError):
         return {}
     if not str(data_path) or str(data_path) == ".":
         return {}

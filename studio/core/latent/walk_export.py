@@ -77,12 +77,9 @@ def run_identity(run: str) -> tuple[str, str | None]:
     folder = Path(run)
     if not folder.is_dir():
         return folder.name or run, None
-    run_id = folder.name
-    try:
-        run_id = str(json.loads((folder / "run.json").read_text(encoding="utf-8")).get("id") or run_id)
-    except (OSError, ValueError, AttributeError):
-        pass
-    return run_id, str(folder.resolve())
+    from studio.core.training.run_folder import run_id
+
+    return run_id(folder), str(folder.resolve())
 
 
 def _checkpoint_identity(ckpt: str | None) -> tuple[str | None, int | None]:

@@ -54,6 +54,14 @@ def read_run(folder: str | Path) -> dict[str, Any]:
     return data
 
 
+def run_id(folder: str | Path) -> str:
+    """The run's id from its ``run.json``, else the folder's name (a copied or damaged run still has one)."""
+    try:
+        return str(read_run(folder).get("id") or Path(folder).name)
+    except RunFolderError:
+        return Path(folder).name
+
+
 def pid_alive(pid: int | None, host: str | None = None) -> bool | None:
     """Whether ``pid`` runs here; ``None`` when unknowable (another machine)."""
     if not pid:

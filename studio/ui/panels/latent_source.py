@@ -5,7 +5,6 @@
 """
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -66,7 +65,8 @@ def _encode_dataset(model, run_dir: str) -> tuple[np.ndarray | None, str]:
         import torch
 
         from studio.core.datasets import load_dataset
-        run = json.loads(Path(run_dir, "run.json").read_text(encoding="utf-8"))
+        from studio.core.training.run_folder import read_run
+        run = read_run(run_dir)
         data = load_dataset(run["dataset"]["path"])
         batch = data.random_batch("train", min(PCA_SAMPLES, data.size("train")), generator=torch.Generator().manual_seed(0))
         with torch.inference_mode():
