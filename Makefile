@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 export QT_API := pyside6
 
-.PHONY: run test install bench screenshots demo-models package package-check clean lint
+.PHONY: run test install bench screenshots demo-models package package-check clean lint wheel-check man
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -36,10 +36,18 @@ screenshots: $(STAMP)
 	$(PY) docs/make_screenshots.py
 
 demo-models: $(STAMP)
-	$(PY) resources/demo/train_demo_models.py
+	$(PY) studio/resources/demo/train_demo_models.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info
+
+# The wheel `pip install .` builds, installed non-editable into a fresh venv, runs doctor and the demo (.ci/wheel_check).
+wheel-check: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(PY) packaging/wheel_check.py
+
+# studio(1) from the parser: build/man/studio.1 (`man -l build/man/studio.1`).
+man: $(STAMP)
+	$(PY) packaging/make_manpage.py --out build/man/studio.1
 
 # Self-contained one-folder bundle (PyInstaller) in dist/generative-studio/; see packaging/README.md.
 package: $(STAMP)

@@ -1,7 +1,7 @@
 """Demo-model quality report (issue 17): the shipped demo runs judged by modality, each figure next to a
 baseline computed in the same run, optionally next to an older set of the same demos ("before").
 
-    python benchmarks/demo_quality.py                                  # every run in resources/demo/runs/index.json
+    python benchmarks/demo_quality.py                                  # every run in studio/resources/demo/runs/index.json
     python benchmarks/demo_quality.py --runs /tmp/demo-out --old /tmp/old-demo-runs --json report.json
     python benchmarks/demo_quality.py --quick                          # seconds: a smoke test, noisy figures
 
@@ -500,7 +500,7 @@ class TextJudge:
 def text_set_for(run: dict) -> str:
     """Which validation text suits the run: the one whose characters are exactly the model's vocabulary."""
     vocab = set(run["spec"].get("vocab") or [])
-    shakespeare = ROOT / "resources" / "demo" / "sources" / "tiny-shakespeare.txt"
+    shakespeare = ROOT / "studio" / "resources" / "demo" / "sources" / "tiny-shakespeare.txt"
     candidates = {"shakespeare": set(shakespeare.read_text(encoding="utf-8")) if shakespeare.is_file() else set(),
                   "python-help": set(pydoc_text())}
     # exact match first, else the one with the fewest characters the model does not know
@@ -691,7 +691,7 @@ def markdown(result: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog="Figures: see the module docstring.")
-    ap.add_argument("--runs", type=Path, default=ROOT / "resources" / "demo" / "runs",
+    ap.add_argument("--runs", type=Path, default=ROOT / "studio" / "resources" / "demo" / "runs",
                     help="folder of demo runs (its index.json, else every run folder in it); default the shipped ones")
     ap.add_argument("--old", type=Path, default=None, help="a second folder of runs: printed as the 'before' column")
     ap.add_argument("--only", default="", help="comma-separated run names to judge (default: all)")

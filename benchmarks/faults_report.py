@@ -1,4 +1,4 @@
-"""Fault-injection report (issue 10): inject every fault of tests/faults/ and print one table.
+"""Fault-injection report (issues 10, 21): inject every fault of tests/faults/ and print the tables.
 
     python benchmarks/faults_report.py                 # full: 20 trainer kills, 100k images, 60 s latent storm
     python benchmarks/faults_report.py --quick         # a short check of the script (a few seconds per row)
@@ -128,6 +128,27 @@ def hostile(rows, tmp: Path) -> dict:
     return {"tried": tried, "handled": handled + passed}
 
 
+def folders(rows, tmp: Path, detail: list) -> None:
+    """Issue 21: hostile folders (tests/faults/scenario_folders.py), one detail row per case."""
+    from tests.faults.scenario_folders import CASES, SLOW, run_case
+
+    handled, fails = 0, []
+    for cid, attack, builder, words in CASES:
+        slow = cid in SLOW
+        msg, m, problems = run_case(builder, tmp / "folders" / cid, words, time_limit=300 if slow else 10,
+                                    memory=not slow)
+        handled += not problems
+        if problems:
+            fails.append(f"{cid}: {problems[0]}")
+        detail.append({"case": cid, "attack": attack, "ok": not problems, "seconds": round(m.wall_s, 2),
+                       "mib": None if slow else round(max(m.rss_growth, m.py_peak) / 2**20, 1),
+                       "message": (problems[0] if problems else msg)[:140]})
+        print(f"  {cid}: {'ok' if not problems else 'FAILED ' + problems[0][:120]} ({m.wall_s:.2f} s)", flush=True)
+    _row(rows, "hostile folders: links out, FIFOs/devices, type confusion, two writers, bombs", len(CASES),
+         handled, 0, "clear message or right behaviour; nothing outside the project touched"
+         + (f"; PROBLEMS {fails[:2]}" if fails else ""))
+
+
 def load(rows, tmp: Path, quick: bool) -> None:
     from PySide6.QtWidgets import QApplication
 
@@ -162,18 +183,21 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="short runs, to check the script itself")
     ap.add_argument("--json", action="store_true", help="print the table as JSON on the last line")
-    ap.add_argument("--skip", default="", help="comma-separated sections to skip: kill,crash,disk,plugins,hostile,load")
+    ap.add_argument("--skip", default="", help="comma-separated sections to skip: kill,crash,disk,plugins,hostile,"
+                                               "folders,load")
     args = ap.parse_args()
     import torch
     torch.set_num_threads(1)
     skip = set(filter(None, args.skip.split(",")))
     rows: list[dict] = []
+    detail: list[dict] = []
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="faults-report-") as d:
         tmp = Path(d)
         for name, fn in (("kill", lambda: kills(rows, tmp, args.quick)), ("crash", lambda: crashes(rows, tmp, args.quick)),
                          ("disk", lambda: disks(rows, tmp)), ("plugins", lambda: plugins(rows)),
-                         ("hostile", lambda: hostile(rows, tmp)), ("load", lambda: load(rows, tmp, args.quick))):
+                         ("hostile", lambda: hostile(rows, tmp)), ("folders", lambda: folders(rows, tmp, detail)),
+                         ("load", lambda: load(rows, tmp, args.quick))):
             if name not in skip:
                 print(f"[{name}]", flush=True)
                 fn()
@@ -182,12 +206,21 @@ def main() -> int:
     print("|---|---:|---:|---|---|")
     for r in rows:
         print(f"| {r['fault']} | {r['injected']} | {r['survived']} | {r['lost']} | {r['note']} |")
+    if detail:
+        print("\n| Hostile folder case | Attack | Handled | Time | Memory | Message |")
+        print("|---|---|---|---:|---:|---|")
+        for d in detail:
+            mem = "—" if d["mib"] is None else f"{d['mib']} MiB"
+            text = d["message"].replace("|", "/").replace("\n", " ")
+            print(f"| {d['case']} | {d['attack']} | {'yes' if d['ok'] else 'NO'} | {d['seconds']} s | {mem} | {text} |")
     faults = [r for r in rows if r["fault"] != "hostile files"]
     host = next((r for r in rows if r["fault"] == "hostile files"), None)
     print(f"\nfaults injected {sum(r['injected'] for r in faults)}, survived {sum(r['survived'] for r in faults)}"
           + (f"; hostile inputs tried {host['injected']}, handled {host['survived']}" if host else "")
           + f"; {time.perf_counter() - t0:.0f} s" + ("" if all(r["ok"] for r in rows) else "; SOME CHECKS FAILED"))
     if args.json:
+        if detail:
+            print(json.dumps({"folder_cases": detail}))
         print(json.dumps(rows))
     return 0 if all(r["ok"] for r in rows) else 1
 

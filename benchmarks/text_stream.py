@@ -11,7 +11,7 @@ The two alternate, each after one unmeasured warm-up. The figure `text_panel_vs_
 median(panel characters/s) / median(core characters/s) (target >= 0.8: streaming may not cost
 more than a fifth); `ui_updates` is how many times the view was written per generation.
 Torch's thread settings are left at their defaults, as in the studio and the CLI.
-The run defaults to the shipped demo text run (resources/demo/runs/index.json).
+The run defaults to the shipped demo text run (studio/resources/demo/runs/index.json).
 """
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ CONTROLS = {"temperature": 0.8, "top_k": 0, "top_p": 0.95, "repetition_penalty":
 
 
 def demo_text_run() -> Path:
-    demo = ROOT / "resources" / "demo" / "runs"
+    demo = ROOT / "studio" / "resources" / "demo" / "runs"
     for entry in json.loads((demo / "index.json").read_text(encoding="utf-8")).get("runs", []):
         if entry.get("modality") == "text" and (demo / entry["name"]).is_dir():
             return demo / entry["name"]

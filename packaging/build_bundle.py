@@ -73,6 +73,13 @@ def check(dist: Path, timeout: float = 300.0) -> float:
     except subprocess.TimeoutExpired:
         raise SystemExit(f"the bundled app did not take its screenshot within {timeout:.0f} s")
     seconds = time.monotonic() - t0
+    cli = dist / NAME / ("studio" + (".exe" if os.name == "nt" else ""))  # the console executable
+    ver = subprocess.run([str(cli), "--version"], env=env, cwd=tmp, capture_output=True, text=True, timeout=120)
+    if ver.returncode != 0 or "generative-studio" not in ver.stdout:
+        raise SystemExit(f"{cli} --version failed (exit {ver.returncode}): {ver.stderr[-1000:]}")
+    for name in ("LICENSE", "THIRD_PARTY_NOTICES"):
+        if not list((dist / NAME).rglob(name)):
+            raise SystemExit(f"the bundle has no {name}")
     if proc.returncode != 0 or not shot.exists():
         raise SystemExit(f"the bundled app failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
     colours = distinct_colours(shot)

@@ -1,4 +1,4 @@
-"""Render the SVG icon to PNGs at the freedesktop sizes (``packaging/icons/hicolor/NxN/apps/``).
+"""Render the SVG icon (``studio/resources/icons/``) to PNGs at the freedesktop sizes (``packaging/icons/hicolor/NxN/apps/``).
 
     python packaging/render_icons.py            # uses Qt's SVG renderer (PySide6-Essentials has QtSvg)
 
@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SVG = HERE / "icons" / "generative-studio.svg"
+SVG = HERE.parent / "studio" / "resources" / "icons" / "generative-studio.svg"  # package data: the window icon too
 SIZES = (16, 32, 48, 64, 128, 256)
 NAME = "generative-studio"
 

@@ -40,4 +40,6 @@ plugin = ModelPlugin(
     id="melody-rnn", name="Melody RNN", version="1.1.0", modality="melody", family="rnn",
     Config=Config, build=build, capabilities=frozenset({"continue", "onnx"}),
     description="Recurrent melody model (LSTM/GRU/RNN) with lookback features; prime it with a melody to continue it.",
+    # stop when held-out loss stops improving (10 validations): a small collection is otherwise learnt by heart
+    engine_defaults={"early_stopping": 10},
 )

@@ -7,8 +7,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from plugins.melody_common import transpose_batch
-from studio.core.plugins.api import HOLD, REST, STEPS_PER_BAR, OnnxExport, pick
+from plugins.melody_common import forbid_dead_air, transpose_batch
+from studio.core.plugins.api import STEPS_PER_BAR, OnnxExport, pick
 from studio.core.plugins.model import StudioModel, generator_for
 
 N_FEATURES = 5  # input event, event 1 bar back, 2 bars back, position in bar, repeat flags
@@ -111,26 +111,8 @@ class MelodyRNN(StudioModel):
         return state
 
     def _no_dead_air(self, logits: torch.Tensor, hist: torch.Tensor) -> torch.Tensor:
-        """Forbid REST and HOLD after ``max_silence`` silent steps, and HOLD once a note has lasted a bar.
-
-        Training phrases end in padding silence, and a model copies it as a melody that stops
-        after a few notes or one note held for bars; a real tune's rests are short and its notes
-        rarely outlast a bar. ``logits`` (n, vocab), ``hist`` (n, t).
-        """
-        limit = int(getattr(self.config, "max_silence", 0) or 0)
-        if limit <= 0:
-            return logits
-        logits = logits.clone()
-        for i, row in enumerate(hist.cpu().tolist()):
-            onset = max((k for k, tok in enumerate(row) if tok > HOLD), default=-1)  # last note start
-            after = row[onset + 1:]
-            if onset < 0 or REST in after:  # silent: since the first rest after the note (or the start)
-                start = onset + 1 + after.index(REST) if REST in after else 0
-                if len(row) - start >= limit:
-                    logits[i, REST] = logits[i, HOLD] = float("-inf")
-            elif len(row) - onset >= STEPS_PER_BAR:  # the note has sounded for a bar
-                logits[i, HOLD] = float("-inf")
-        return logits
+        """Forbid REST and HOLD after ``max_silence`` silent steps (see ``melody_common.forbid_dead_air``)."""
+        return forbid_dead_air(logits, hist, int(getattr(self.config, "max_silence", 0) or 0))
 
     @torch.no_grad()
     def sample(self, n: int, seed: int = 0, length: int | None = None, temperature: float | None = None,

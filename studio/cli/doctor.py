@@ -1,4 +1,5 @@
-"""`studio doctor [--json]`: versions, accelerators, audio devices, the melody synth and plugins."""
+"""`studio doctor [--json]`: versions, accelerators, audio devices, the melody synth, ffmpeg, the demo runs
+found, the log file and plugins."""
 from __future__ import annotations
 
 import platform
@@ -40,6 +41,10 @@ def collect() -> dict:
     from studio.core.audio.soundfont import current_synth
     synth = current_synth()[0].to_dict()  # which synth plays melodies, and why another was passed over
     synth["tinysoundfont"] = _dist_version("tinysoundfont")
+    from studio.core import paths
+    from studio.core.demo import shipped_runs, shipped_runs_dir
+    from studio.core.ffmpeg import ffmpeg_info
+    from studio.core.log_file import log_path
     return {
         "studio": __version__,
         "python": sys.version.split()[0],
@@ -51,6 +56,11 @@ def collect() -> dict:
         "devices": [a.to_dict() for a in devices.detect()],
         "audio": {"devices": audio, "reason": audio_reason},
         "synth": synth,
+        "ffmpeg": ffmpeg_info().to_dict(),  # MP4 export: which binary, its version, or what to install
+        # package data (importlib.resources): an installed wheel must find its demo runs here
+        "resources": {"folder": str(paths.resources_dir()), "demo_runs_folder": str(shipped_runs_dir()),
+                      "demo_runs": [r.name for r in shipped_runs()]},
+        "log_file": str(log_path()) if log_path() else None,
         "plugins": [e.describe() for e in discover().values()],
     }
 
@@ -80,6 +90,16 @@ def run(args) -> int:
         print("Melody synth: built-in numpy synth (no usable SoundFont)")
     for note in synth["notes"]:
         print(f"  note: {note}")
+    ff = info["ffmpeg"]
+    if ff["path"]:
+        print(f"ffmpeg (MP4 export): {ff['version'] or '?'} at {ff['path']} ({ff['source']})"
+              + (f"; {ff['reason']}" if ff["reason"] else ""))
+    else:
+        print(f"ffmpeg (MP4 export): none; {ff['reason']}")
+    res = info["resources"]
+    print(f"Demo runs: {len(res['demo_runs'])} in {res['demo_runs_folder']}"
+          + ("" if res["demo_runs"] else " (none: `studio gui --demo` opens an empty demo project)"))
+    print(f"Log file: {info['log_file'] or 'none (not written in this process)'}")
     print("Plugins:")
     for p in info["plugins"]:
         state = "ok" if p["status"] == "ok" else f"BROKEN: {p['error']}"

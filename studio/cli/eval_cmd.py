@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 
 from studio.cli import CommandError, emit_json
+from studio.cli.arg_checks import positive_int
 
 
 def add_arguments(p) -> None:
@@ -16,8 +17,10 @@ def add_arguments(p) -> None:
     p.add_argument("--data", metavar="DATASET_DIR", help="dataset folder (default: the one the run trained on)")
     p.add_argument("--checkpoint", default=None, help="latest (default), best, a step number or a checkpoint file")
     p.add_argument("--split", default="val", choices=("val", "train"), help="which split to score (default val)")
-    p.add_argument("--batch-size", type=int, default=64, help="examples per evaluation batch (default 64)")
-    p.add_argument("--max-batches", type=int, default=None, help="stop after this many batches")
+    p.add_argument("--batch-size", type=positive_int("--batch-size", 1 << 16), default=64,
+                   help="examples per evaluation batch (default 64)")
+    p.add_argument("--max-batches", type=positive_int("--max-batches"), default=None,
+                   help="stop after this many batches")
     p.add_argument("--device", default="cpu", help="cpu (default), auto, cuda, ...")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
@@ -28,20 +31,38 @@ def run(args) -> int:
     from studio.core.training.checkpoints import CheckpointError, load_model
     from studio.core.training.run_folder import is_run_folder, read_run
 
+    from studio.core.datasets import DatasetError
+    from studio.core.training.run_folder import RunFolderError
+
     data_dir = args.data
     if data_dir is None and is_run_folder(args.run):
-        data_dir = read_run(args.run).get("dataset", {}).get("path") or None
+        try:
+            data_dir = (read_run(args.run).get("dataset") or {}).get("path") or None
+        except RunFolderError as exc:
+            raise CommandError(str(exc), 2) from exc
     if not data_dir:
         raise CommandError("--data is required (the run does not record its dataset folder)", 2)
     try:
         device = choose(args.device).id
         model, plugin, info = load_model(args.run, checkpoint=args.checkpoint, device=device)
         data = load_dataset(data_dir)
-    except CheckpointError as exc:
+    except (CheckpointError, DatasetError, RunFolderError) as exc:
         raise CommandError(str(exc), 2) from exc
     if data.spec.modality != plugin.modality:
         raise CommandError(f"{data_dir} holds {data.spec.modality} data but the run's plugin {plugin.id} "
                            f"models {plugin.modality}", 2)
+    # A dataset imported on its own numbers its own characters/pitches: score it through the
+    # model's tables (unknown characters left out and counted), never with the ids as they are.
+    from studio.core.datasets.fit_to_model import FitReport, fit_to_model
+    from studio.core.plugins.api import DataSpec
+
+    fit = FitReport()
+    model_spec = info.sidecar.get("data_spec")
+    if isinstance(model_spec, dict):
+        try:
+            data, fit = fit_to_model(data, DataSpec.from_dict(model_spec))
+        except (DatasetError, TypeError) as exc:
+            raise CommandError(f"{data_dir} cannot be scored by this model: {exc}", 2) from exc
     if data.size(args.split) == 0:
         raise CommandError(f"{data_dir}: the {args.split} split is empty", 2)
     batches = data.iter_batches(args.split, args.batch_size, seq_len=getattr(model, "sequence_length", None),
@@ -51,14 +72,23 @@ def run(args) -> int:
         figures = model.evaluate(b.to(device) for b in batches)
     figures = {k: float(v) for k, v in figures.items()}
     result = {"run": str(args.run), "plugin": plugin.id, "checkpoint": str(info.path), "step": info.step,
-              "dataset": str(data_dir), "split": args.split, "metrics": figures}
+              "dataset": str(data_dir), "split": args.split, "metrics": figures, "mapping": fit.to_dict()}
+    # is the model copying its training items? (images and melodies; issue 20)
+    from studio.core.originality import eval_figures
+    originality = eval_figures(model, data)
+    if originality is not None:
+        result["originality"] = originality
     if args.json:
         emit_json(result)
         return 0
+    if fit.mapped:
+        print(f"note: {fit.describe()}", file=sys.stderr)
     print(f"{plugin.id} at step {info.step} ({info.path.name}) on the {args.split} split of {data_dir}:")
     width = max((len(k) for k in figures), default=0)
     for k, v in figures.items():
         print(f"  {k:<{width}}  {v:.6g}")
     if not figures:
         print("  (the plugin reported no figures)", file=sys.stderr)
+    for k, v in (originality or {}).items():  # nearest_training_similarity, copy_rate, ...
+        print(f"  {k}  {v:.4g}" if isinstance(v, float) else f"  {k}  {v}")
     return 0

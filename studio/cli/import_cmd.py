@@ -81,6 +81,9 @@ def run(args) -> int:
             result = import_dataset(modality, args.sources, args.out, progress=progress, **opts)
     except ValueError as exc:  # bad option values, an --out that is not a dataset folder
         raise CommandError(str(exc), 2) from exc
+    except OSError as exc:  # a full disk (DiskFullError names the file), an unwritable --out
+        words = exc.strerror or str(exc) or f"could not write {args.out}"
+        raise CommandError(f"{words}: {exc.filename}" if exc.filename else words, 1) from exc
     finally:
         if progress:
             sys.stderr.write("\n")

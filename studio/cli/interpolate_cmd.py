@@ -2,7 +2,7 @@
 
     studio interpolate --run R --out PATH --steps N [--from SEED | --from-file A] [--to SEED | --to-file B]
                        [--method lerp|slerp] [--format gif|mp4|png|mid|wav] [--fps F] [--checkpoint C]
-                       [--scale 1|2|4|8 [--resample nearest|smooth]]
+                       [--scale 1|2|4|8 [--resample nearest|smooth]] [--share]
                        [--soundtrack MELODY_RUN [--bpm BPM] [--hold]
                         [--soundtrack-from-file M] [--soundtrack-to-file M]] [--json]
 
@@ -23,6 +23,8 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+
+from studio.cli.share_arg import share_scoped
 
 FORMATS = ("gif", "mp4", "png", "mid", "wav")
 DECODE_BATCH = 64  # video frames per decoder call for a --soundtrack glide (bounded memory, few calls)
@@ -54,6 +56,8 @@ def add_arguments(p) -> None:
                         "smoothly from one picture to the next in time with the music")
     from studio.cli.size_args import add_size_arguments
     add_size_arguments(p)
+    from studio.cli.share_arg import add_share_argument
+    add_share_argument(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
 
@@ -135,6 +139,7 @@ def _write_mp4_with_sound(target: Path, decoder, z, p, audio, prov, method: str,
         return write_mp4_stream(target, batches, p.fps, audio_path=wav, provenance=prov, size=size)
 
 
+@share_scoped  # recipes without local paths: --share, or the project's "share_exports" setting
 def run(args) -> int:
     from studio.cli import CommandError, emit_json
 

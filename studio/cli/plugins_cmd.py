@@ -14,10 +14,12 @@ def run(args) -> int:
     if args.json:
         emit_json({"plugins": rows})
         return 0
+    width = max([12, *(len(r["id"]) for r in rows)])  # long third-party ids keep the columns straight
     for r in rows:
         caps = ",".join(r["capabilities"]) or "-"
         if r["status"] == "ok":
-            print(f"{r['id']:<12} ok      {r['modality']:<7} {r['family']:<12} {caps:<24} {r['name']} {r['version']}")
+            print(f"{r['id']:<{width}} ok      {r['modality']:<7} {r['family']:<12} {caps:<24} {r['name']} "
+                  f"{r['version']}")
         else:
-            print(f"{r['id']:<12} BROKEN  {r['error']}")
+            print(f"{r['id']:<{width}} BROKEN  {r['error']}")
     return 0

@@ -17,6 +17,8 @@ import threading
 import time
 
 from studio.cli import CommandError
+from studio.cli.arg_checks import positive_int, positive_minutes
+from studio.cli.arg_checks import seed as seed_arg
 
 
 def add_arguments(p) -> None:
@@ -24,10 +26,12 @@ def add_arguments(p) -> None:
     p.add_argument("--data", metavar="DATASET_DIR", help="dataset folder from `studio import`; the run's own when resuming")
     p.add_argument("--out", metavar="RUN_DIR", required=True, help="run folder to create (or continue with --resume)")
     bound = p.add_mutually_exclusive_group()
-    bound.add_argument("--steps", type=int, metavar="N", help="total optimisation steps of the run")
-    bound.add_argument("--minutes", type=float, metavar="M", help="train for this many minutes (pauses excluded)")
+    bound.add_argument("--steps", type=positive_int("--steps", 2**40), metavar="N",
+                       help="total optimisation steps of the run")
+    bound.add_argument("--minutes", type=positive_minutes, metavar="M",
+                       help="train for this many minutes (pauses excluded)")
     p.add_argument("--device", default="auto", help="auto|cpu|cuda|cuda:1|mps|xpu (default: auto, the best available)")
-    p.add_argument("--seed", type=int, default=None, help="random seed (default 0; a resumed run keeps its own)")
+    p.add_argument("--seed", type=seed_arg, default=None, help="random seed (default 0; a resumed run keeps its own)")
     p.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
                    help="engine setting (lr, batch_size, checkpoint_every, optimizer, schedule, ...) "
                         "or plugin hyperparameter; repeatable")
@@ -85,15 +89,31 @@ class JsonLines:
 
     A step event held back is written by a timer ``1/max_rate`` s later unless a newer
     one replaced it, so a follower always learns the last step (even before a hang).
+
+    When the follower is gone (the window was killed: its end of the pipe closed), writing fails;
+    the trainer then stops cleanly at the next step, with a checkpoint, and the run is marked
+    ``stopped`` with the reason (docs/reliability.md "When the window dies while training").
     """
+
+    GONE = ("the window that started this training is gone (its pipe closed); stopped cleanly with a "
+            "checkpoint: resume the run to continue")
 
     def __init__(self, max_rate: float = 10.0, out=None):
         self.min_gap, self.out, self.last = 1.0 / max_rate, out or sys.stdout, 0.0
         self.lock = threading.Lock()
         self.held: dict | None = None
         self.timer: threading.Timer | None = None
+        self.broken = False       # the reader of our stdout is gone
+        self._stop_asked = False
 
     def __call__(self, ev: dict) -> None:
+        self._send(ev)
+        if self.broken and not self._stop_asked:
+            self._stop_asked = True
+            from studio.core.training.session import StopTraining
+            raise StopTraining(self.GONE)
+
+    def _send(self, ev: dict) -> None:
         with self.lock:
             if ev["event"] == "step" and ev["step"] != ev.get("max_steps"):
                 now = time.monotonic()
@@ -119,8 +139,30 @@ class JsonLines:
     def _write(self, ev: dict) -> None:
         if ev["event"] == "step":
             self.last = time.monotonic()
-        self.out.write(json.dumps(ev, default=str) + "\n")
-        self.out.flush()
+        if self.broken:
+            return
+        try:
+            self.out.write(json.dumps(ev, default=str) + "\n")
+            self.out.flush()
+        except (BrokenPipeError, ConnectionResetError, ValueError, OSError):
+            # ValueError: write to a closed file. Never let a lost follower crash the trainer.
+            self.broken = True
+            _silence_stdio()
+
+
+def _silence_stdio() -> None:
+    """Point stdout/stderr at /dev/null once their reader is gone: later prints and the
+    interpreter's final flush must not raise BrokenPipeError (or print about it to a dead pipe)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                os.dup2(devnull, stream.fileno())
+            except (OSError, ValueError, AttributeError):
+                pass
+        os.close(devnull)
+    except OSError:
+        pass
 
 
 def _duration(seconds: float) -> str:
@@ -142,16 +184,19 @@ def run(args) -> int:
 
     plugin, data = args.plugin, args.data
     if args.resume and is_run_folder(args.out):
-        old = read_run(args.out)
-        plugin = plugin or old.get("plugin", {}).get("id")
-        data = data or old.get("dataset", {}).get("path") or None
+        try:
+            old = read_run(args.out)
+        except RunFolderError as exc:  # damaged or type-confused run.json: its name and the field
+            raise CommandError(str(exc), 2) from exc
+        plugin = plugin or (old.get("plugin") or {}).get("id")
+        data = data or (old.get("dataset") or {}).get("path") or None
     if not plugin:
         raise CommandError("--plugin is required (see `studio plugins` for the ids)", 2)
     if not data:
         raise CommandError("--data is required (a dataset folder from `studio import`)", 2)
     if args.steps is not None and args.steps < 1:
         raise CommandError("--steps must be at least 1", 2)
-    if args.minutes is not None and args.minutes <= 0:
+    if args.minutes is not None and not args.minutes > 0:  # nan is not > 0 either
         raise CommandError("--minutes must be positive", 2)
     hook = JsonLines() if args.json else ProgressPrinter()
     try:

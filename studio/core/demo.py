@@ -1,7 +1,7 @@
 """The demo project that ``studio gui --demo`` (``make run``) opens: something works in the first minute.
 
-It holds the small runs shipped in ``resources/demo/runs/`` (trained by
-``resources/demo/train_demo_models.py`` on the studio's own demo data), so the
+It holds the small runs shipped in ``studio/resources/demo/runs/`` (trained by
+``studio/resources/demo/train_demo_models.py`` on the studio's own demo data), so the
 latent grid, melody playback and text generation work before anything is
 trained. The demo datasets are imported on demand with
 :func:`import_demo_datasets` (seconds: the melodies are parsed by music21),

@@ -1,9 +1,9 @@
 """Decoder backends for the latent explorer: decode a batch of z (numpy) to images or melodies.
 
 * ``TorchDecoder`` calls ``model.decode`` under ``torch.inference_mode`` (GPU when the model is there).
-* ``OnnxDecoder`` runs an onnxruntime session, exported from ``model.decode`` in memory (or read
-  from a file). Its thread pool is bounded and does not spin, so it does not fight a trainer
-  for the CPU (ARCHITECTURE.md "Generation and inference").
+* ``OnnxDecoder`` runs an onnxruntime session (``studio.core.export.sessions.create_session``: bounded
+  threads that do not spin, so it does not fight a trainer for the CPU), built from the plugin's
+  declared decoder export or ``model.decode``, both through the studio's one ONNX exporter.
 * ``pick_decoder`` builds the candidates, checks ONNX matches torch within a tolerance, times
   each on a grid-sized batch and returns the fastest.
 
@@ -11,7 +11,6 @@ Outputs are numpy: images float32 (n,C,H,W) in [0,1]; melodies int64 (n,L) event
 """
 from __future__ import annotations
 
-import io
 import logging
 import os
 import time
@@ -116,46 +115,64 @@ class _DecodeModule:
         return DecodeOnly(model).eval()
 
 
-def export_decoder_onnx(model, batch: int = 2) -> bytes:
-    """Trace ``model.decode`` to ONNX bytes with a dynamic batch axis (CPU, float32)."""
+def decode_export(model, batch: int = 2):
+    """``model.decode`` as an :class:`~studio.core.plugins.api.OnnxExport` (z -> x, dynamic batch), for a
+    latent model whose plugin offers no decoder of its own among its ``onnx_exports()``."""
     import torch
 
-    module = _DecodeModule.wrap(model)
-    example = torch.zeros(batch, int(model.latent_dim))
-    buf = io.BytesIO()
+    from studio.core.plugins.api import OnnxExport
+
+    return OnnxExport("decode", _DecodeModule.wrap(model), (torch.zeros(batch, int(model.latent_dim)),),
+                      ["z"], ["x"], {"z": {0: "n"}, "x": {0: "n"}})
+
+
+def export_decoder_onnx(model, batch: int = 2, export: Any = None) -> bytes:
+    """ONNX bytes of a latent decoder: ``export`` (one of the plugin's ``onnx_exports()``) or ``model.decode``
+    traced. The studio's one exporter (``studio.core.export.onnx_export``) does the tracing."""
+    from studio.core.export.onnx_export import export_bytes
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript exporter is deprecated but handles decode loops
-        torch.onnx.export(module, (example,), buf, input_names=["z"], output_names=["x"],
-                          dynamic_axes={"z": {0: "n"}, "x": {0: "n"}}, opset_version=17, dynamo=False)
-    return buf.getvalue()
+        return export_bytes(export if export is not None else decode_export(model, batch))
 
 
 def session_options(threads: int | None = None):
-    """onnxruntime options that share the CPU politely: bounded threads, no spinning."""
-    import onnxruntime as ort
+    """onnxruntime options that share the CPU politely (``studio.core.export.sessions``: bounded
+    threads, no spinning); the grid's default is at most two intra-op threads."""
+    from studio.core.export.sessions import session_options as shared
 
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = max(1, int(threads or min(2, os.cpu_count() or 1)))
-    opts.inter_op_num_threads = 1
-    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    opts.add_session_config_entry("session.inter_op.allow_spinning", "0")
-    opts.log_severity_level = 3
-    return opts
+    return shared(default_threads(threads))
+
+
+def default_threads(threads: int | None = None) -> int:
+    return max(1, int(threads or min(2, os.cpu_count() or 1)))
 
 
 class OnnxDecoder(LatentDecoder):
+    """onnxruntime decoding through the one ``create_session``. ``model_or_bytes``: ONNX bytes or a file
+    (``latent_dim`` needed), a latent model (its ``decode`` is exported), or an ``OnnxExport`` of the
+    plugin whose one input holds ``latent_dim`` values per item (reshaped from z, e.g. a diffusion
+    model's noise image)."""
+
     backend = "onnxruntime"
 
     def __init__(self, model_or_bytes, latent_dim: int | None = None, modality: str | None = None,
                  threads: int | None = None, use_gpu: bool = False):
         import onnxruntime as ort
 
+        from studio.core.export.sessions import create_session
+
+        self._item_shape: tuple[int, ...] | None = None
         if isinstance(model_or_bytes, (bytes, bytearray, str, os.PathLike)):
             source = bytes(model_or_bytes) if isinstance(model_or_bytes, (bytes, bytearray)) else str(model_or_bytes)
             if latent_dim is None:
                 raise ValueError("latent_dim is needed when building an ONNX decoder from a file")
+            mod = modality or "image"
+        elif hasattr(model_or_bytes, "example_inputs") and hasattr(model_or_bytes, "module"):  # an OnnxExport
+            example = model_or_bytes.example_inputs[0]
+            self._item_shape = tuple(int(d) for d in example.shape[1:])
+            latent_dim = int(latent_dim if latent_dim is not None else np.prod(self._item_shape))
+            source = export_decoder_onnx(None, export=model_or_bytes)
             mod = modality or "image"
         else:
             source = export_decoder_onnx(model_or_bytes)
@@ -164,13 +181,14 @@ class OnnxDecoder(LatentDecoder):
         providers = ["CPUExecutionProvider"]
         if use_gpu and "CUDAExecutionProvider" in ort.get_available_providers():
             providers.insert(0, "CUDAExecutionProvider")
-        self.session = ort.InferenceSession(source, sess_options=session_options(threads), providers=providers)
+        self.session = create_session(source, intra_threads=default_threads(threads), providers=providers)
         self._input = self.session.get_inputs()[0].name
         super().__init__(int(latent_dim), mod)
 
     def decode(self, z) -> np.ndarray:
         z = self._check(z)
-        out = self.session.run(None, {self._input: z})[0]
+        feed = z.reshape((len(z),) + self._item_shape) if self._item_shape else z
+        out = self.session.run(None, {self._input: feed})[0]
         return self._tidy(np.asarray(out), self.modality)
 
 

@@ -30,5 +30,9 @@ def data_dir() -> Path:
 
 
 def resources_dir() -> Path:
-    """The repository's ``resources/`` folder (icons, theme, demo weights)."""
-    return Path(__file__).resolve().parents[2] / "resources"
+    """The studio's data files (demo runs and sources, icons): ``studio/resources/``, package data found
+    with importlib.resources so an installed wheel and the PyInstaller bundle find them as a checkout does."""
+    from importlib.resources import files
+
+    # a real folder: demo runs are copied and their SQLite opened, which a zip entry would not allow
+    return Path(str(files("studio") / "resources"))

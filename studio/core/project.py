@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from studio.core.fileio import atomic_write_text
+from studio.core.fileio import atomic_write_text, read_small_file
 from studio.core.project_schema import SCHEMA_VERSION, ProjectError, load_project_data, read_project_file
 
 __all__ = ["Project", "ProjectError", "SCHEMA_VERSION", "PROJECT_FILE", "BACKUPS_DIR", "BACKUPS_KEPT",
@@ -49,6 +49,8 @@ def list_backups(folder: str | Path) -> list[Path]:
     """Backups of a project's saves, newest first."""
     d = Path(folder) / BACKUPS_DIR
     try:
+        if d.is_symlink():
+            return []  # never read, offer or rotate files through a link out of the project
         return sorted(d.glob("project-*.json"), reverse=True)
     except OSError:
         return []
@@ -149,12 +151,18 @@ class Project:
             pass  # the save itself succeeded; a missing backup must not turn it into a failure
 
     def _keep_backup(self, text: str) -> None:
+        from studio.core.project_paths import OutsideProjectError, owned_subfolder
+
+        try:
+            owned_subfolder(self.folder, BACKUPS_DIR)  # a .backups link out of the project gets nothing
+        except OutsideProjectError as exc:
+            raise OSError(str(exc)) from exc
         existing = list_backups(self.folder)
         if existing:
             try:
-                if existing[0].read_text(encoding="utf-8") == text:
+                if read_small_file(existing[0], what="project backup").decode("utf-8") == text:
                     return  # identical saves would push real history out of the five slots
-            except (OSError, UnicodeDecodeError):
+            except (OSError, ValueError):
                 pass
         # Names sort by time (newest first is how backups are offered), so the seconds and the
         # microseconds come from one clock reading: two readings straddling a second once named a

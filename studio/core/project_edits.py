@@ -8,6 +8,7 @@ back. Only "Empty trash" removes files for good.
 from __future__ import annotations
 
 import copy
+import logging
 import os
 import shutil
 import time
@@ -17,10 +18,12 @@ from typing import Any
 
 from studio.core.project import Project
 from studio.core.project_lock import pid_alive
+from studio.core.project_paths import RESERVED_FOLDERS, OutsideProjectError, owned_path, owned_subfolder
 from studio.core.project_schema import MAX_TEXT, ProjectError
 from studio.core.training.events import LIVE_STATES
 from studio.core.training.run_folder import read_run
 
+log = logging.getLogger("studio.project")
 _LISTS = {"bookmarks": "bookmark", "paths": "latent path"}
 _REFS = {"dataset": "datasets", "run": "runs"}
 
@@ -224,10 +227,14 @@ class Relabel(ProjectEdit):
 def _run_is_training(folder: Path) -> bool:
     try:
         info = read_run(folder)
-    except ValueError:  # no run.json, or not a readable one: nothing trains there
-        return False
+    except ValueError:  # no run.json, or not a readable one: a trainer may still hold the lock
+        from studio.core.training.run_lock import trained_by
+        return trained_by(folder) is not None
     pid = info.get("pid")  # a paused trainer is alive too: its folder must stay
-    return info.get("status") in LIVE_STATES and isinstance(pid, int) and pid_alive(pid)
+    if info.get("status") in LIVE_STATES and isinstance(pid, int) and not isinstance(pid, bool) and pid_alive(pid):
+        return True
+    from studio.core.training.run_lock import trained_by
+    return trained_by(folder) is not None  # a trainer holding run.lock (another window, `studio train`)
 
 
 @dataclass
@@ -256,9 +263,11 @@ class TrashItem(ProjectEdit):
         if self.kind == "run" and _run_is_training(path):
             raise ProjectError(f"run “{project.label(self.ref)}” is still training; stop it before deleting it")
         trashed = None
-        if _inside(path, project.folder) and path.exists():
-            project.trash_dir.mkdir(parents=True, exist_ok=True)
-            dest = project.trash_dir / f"{time.strftime('%Y%m%d-%H%M%S')}-{self.kind}-{path.name}"
+        owned = _owned_item(project, self.ref)
+        if owned is not None and owned.exists():
+            path = owned
+            trash_dir = owned_subfolder(project.folder, "trash", create=True)  # refused when a link
+            dest = trash_dir / f"{time.strftime('%Y%m%d-%H%M%S')}-{self.kind}-{path.name}"
             n = 0
             while dest.exists():
                 n += 1
@@ -279,7 +288,8 @@ class TrashItem(ProjectEdit):
         if entry is None:
             return
         if entry.get("trashed"):
-            src, dest = project.folder / entry["trashed"], project.resolve(self.ref)
+            src = owned_path(project.folder, entry["trashed"], what="trashed folder")
+            dest = owned_path(project.folder, self.ref, what=self.kind)
             if not src.exists():
                 raise ProjectError(f"{self.kind} “{Path(self.ref).name}” cannot come back: the trash was emptied")
             if dest.exists():
@@ -298,20 +308,48 @@ class TrashItem(ProjectEdit):
         self.entry = None
 
 
-def _inside(path: Path, folder: Path) -> bool:
+def _owned_item(project: Project, ref: str) -> Path | None:
+    """The dataset/run folder the studio may move to the trash, or None when it must only leave the list:
+    outside the project, through a link or ``..``, or one of the project's own folders (``datasets/..``)."""
     try:
-        path.resolve().relative_to(folder.resolve())
-        return path.resolve() != folder.resolve()
-    except ValueError:
-        return False
+        path = owned_path(project.folder, ref)
+    except OutsideProjectError:
+        return None
+    rel = path.relative_to(project.folder.resolve())
+    if len(rel.parts) == 1 and rel.parts[0] in RESERVED_FOLDERS:
+        return None
+    return path
+
+
+def trash_problem(project: Project) -> str | None:
+    """Why the project's ``trash/`` must not be touched (a link, not a folder), in words; None when fine.
+
+    ``trash_size`` then counts nothing and ``empty_trash`` deletes nothing: a front end shows this.
+    """
+    try:
+        owned_subfolder(project.folder, "trash")
+    except ProjectError as exc:
+        return str(exc)
+    return None
+
+
+def _trash_dir(project: Project) -> Path | None:
+    """The project's trash folder; None when absent, a link or not a folder (see :func:`trash_problem`)."""
+    try:
+        folder = owned_subfolder(project.folder, "trash")
+    except ProjectError as exc:
+        log.warning("%s", exc)
+        return None
+    return folder if folder.is_dir() else None
 
 
 def trash_size(project: Project) -> tuple[int, int]:
-    """(items, bytes) in the project's trash."""
+    """(items, bytes) in the project's trash; (0, 0) when ``trash/`` is a link (nothing there is deleted)."""
     count, total = 0, 0
-    if not project.trash_dir.is_dir():
+    trash_dir = _trash_dir(project)
+    if trash_dir is None:
         return 0, 0
-    for entry in project.trash_dir.iterdir():
+    for entry in trash_dir.iterdir():
         count += 1
         for root, _dirs, files in os.walk(entry):
             for f in files:
@@ -325,8 +363,11 @@ def trash_size(project: Project) -> tuple[int, int]:
 def empty_trash(project: Project) -> int:
     """Delete everything in ``trash/`` for good (not undoable); returns how many items went."""
     count = 0
-    if project.trash_dir.is_dir():
-        for entry in project.trash_dir.iterdir():
+    trash_dir = _trash_dir(project)  # None for a trash/ that is a link: ``trash -> ..`` would empty the parent
+    if trash_dir is None and trash_problem(project):
+        return 0  # the log stays: nothing was deleted
+    if trash_dir is not None:
+        for entry in trash_dir.iterdir():
             if entry.is_dir() and not entry.is_symlink():
                 shutil.rmtree(entry, ignore_errors=True)
             else:

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import getpass
 import json
+import math
 import os
 import socket
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from studio.core.fileio import read_small_file
 from studio.core.project_schema import ProjectError
 
 LOCK_FILE = "project.lock"
@@ -86,30 +88,35 @@ def pid_alive(pid: int) -> bool:
 
 def read_lock(folder: Path) -> LockInfo | None:
     """The lock's content, or None when the file is missing, unreadable or garbage."""
-    path = Path(folder) / LOCK_FILE
+    return read_lock_file(Path(folder) / LOCK_FILE)
+
+
+def read_lock_file(path: Path) -> LockInfo | None:
+    """A lock file's content (project or run lock), or None when missing, not a regular file, or garbage."""
     try:
-        with open(path, "rb") as fh:
-            raw = fh.read(_MAX_LOCK_BYTES + 1)
-        if len(raw) > _MAX_LOCK_BYTES:
-            return None
-        d = json.loads(raw.decode("utf-8"))
+        # The guarded reader: a FIFO or /dev/zero link named like a lock is refused, never waited on.
+        d = json.loads(read_small_file(path, _MAX_LOCK_BYTES, what="lock file").decode("utf-8"))
         pid = d["pid"]
-        if not isinstance(pid, int) or isinstance(pid, bool):
+        if not isinstance(pid, int) or isinstance(pid, bool) or not 0 < pid < 2**31:
             return None
+        started = d.get("started", 0.0)
+        started = float(started) if isinstance(started, (int, float)) and not isinstance(started, bool) else 0.0
+        if not (math.isfinite(started) and 0 <= started < 2**33):
+            started = 0.0  # an absurd time would crash the message that shows it
         return LockInfo(pid=pid, hostname=str(d.get("hostname", ""))[:255], user=str(d.get("user", ""))[:255],
-                        started=float(d.get("started", 0.0)), proc_start=d.get("proc_start") and str(d["proc_start"]))
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
+                        started=started, proc_start=d.get("proc_start") and str(d["proc_start"])[:64])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError, OverflowError):
         return None
 
 
-def lock_state(folder: Path, info: LockInfo | None) -> str:
+def lock_state(folder: Path, info: LockInfo | None, lock_file: str = LOCK_FILE) -> str:
     """'stale' (crash or garbage), 'alive' (another running studio, or this one) or 'foreign' (other host)."""
     if info is None:
         return "stale"
     if info.hostname != _hostname():
         return "foreign"
     if info.pid == os.getpid():
-        return "alive" if str(Path(folder).resolve()) in _HELD else "stale"
+        return "alive" if str((Path(folder) / lock_file).resolve()) in _HELD else "stale"
     if not pid_alive(info.pid):
         return "stale"
     now = process_start_time(info.pid)
@@ -119,11 +126,13 @@ def lock_state(folder: Path, info: LockInfo | None) -> str:
 
 
 class ProjectLock:
-    """Holds ``project.lock`` for one open project."""
+    """Holds ``project.lock`` for one open project (``run_lock.RunLock`` reuses it for run folders)."""
+
+    FILE = LOCK_FILE
 
     def __init__(self, folder: str | Path):
         self.folder = Path(folder)
-        self.path = self.folder / LOCK_FILE
+        self.path = self.folder / self.FILE
         self.held = False
 
     def acquire(self, force: bool = False) -> LockInfo | None:
@@ -135,16 +144,14 @@ class ProjectLock:
         for _ in range(5):
             if self._create():
                 self.held = True
-                _HELD.add(str(self.folder.resolve()))
+                _HELD.add(str(self.path.resolve()))
                 return stale
-            info = read_lock(self.folder)
-            state = lock_state(self.folder, info)
+            info = read_lock_file(self.path)
+            state = lock_state(self.folder, info, self.FILE)
             if state == "alive":
                 raise ProjectLockedError(self._refusal(info), info)
             if state == "foreign" and not force:
-                raise ProjectLockedError(
-                    f"“{self.folder.name}” is marked open by {info.describe()}. If that studio is no longer "
-                    "running, open the project anyway.", info, foreign=True)
+                raise ProjectLockedError(self._foreign_refusal(info), info, foreign=True)
             stale = info or LockInfo(pid=0, hostname="unknown")
             try:
                 self.path.unlink()
@@ -153,6 +160,10 @@ class ProjectLock:
             except OSError as exc:
                 raise ProjectError(f"{self.path} could not be replaced: {exc.strerror or exc}") from exc
         raise ProjectError(f"{self.path} keeps changing; another program is opening this project right now")
+
+    def _foreign_refusal(self, info: LockInfo) -> str:
+        return (f"“{self.folder.name}” is marked open by {info.describe()}. If that studio is no longer "
+                "running, open the project anyway.")
 
     def _refusal(self, info: LockInfo | None) -> str:
         if info is not None and info.pid == os.getpid():
@@ -165,7 +176,7 @@ class ProjectLock:
         me = LockInfo(pid=os.getpid(), hostname=_hostname(), user=_user(), started=time.time(),
                       proc_start=process_start_time(os.getpid()))
         payload = json.dumps(asdict(me)).encode("utf-8")
-        tmp = self.folder / f".{LOCK_FILE}.{os.getpid()}.tmp"
+        tmp = self.folder / f".{self.FILE}.{os.getpid()}.tmp"
         try:
             with open(tmp, "wb") as fh:
                 fh.write(payload)
@@ -199,8 +210,8 @@ class ProjectLock:
         if not self.held:
             return
         self.held = False
-        _HELD.discard(str(self.folder.resolve()))
-        info = read_lock(self.folder)
+        _HELD.discard(str(self.path.resolve()))
+        info = read_lock_file(self.path)
         if info is None or (info.pid == os.getpid() and info.hostname == _hostname()):
             try:
                 self.path.unlink()

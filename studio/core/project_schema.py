@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
-import stat
 from pathlib import Path
 from typing import Any, Callable
 
@@ -28,26 +26,16 @@ class ProjectError(ValueError):
 # -- bounded reading ----------------------------------------------------------
 def read_bounded(path: Path, max_bytes: int = MAX_PROJECT_BYTES) -> bytes:
     """Read a regular file of at most ``max_bytes``; FIFOs, devices and huge files are refused unread."""
+    from studio.core.fileio import UnreadableFileError, read_small_file
+
     try:
-        st = os.stat(path)
+        return read_small_file(path, max_bytes, what="project file")
     except FileNotFoundError:
         raise ProjectError(f"{path} does not exist") from None
+    except UnreadableFileError as exc:
+        raise ProjectError(str(exc)) from exc
     except OSError as exc:
         raise ProjectError(f"{path} could not be read: {exc.strerror or exc}") from exc
-    if not stat.S_ISREG(st.st_mode):
-        # /dev/zero or a FIFO would never end (or never start); refuse without opening.
-        raise ProjectError(f"{path} is not a regular file, so it cannot be a project file")
-    if st.st_size > max_bytes:
-        raise ProjectError(f"{path} is {st.st_size / 2**20:.0f} MiB; a project file is at most "
-                           f"{max_bytes / 2**20:.0f} MiB, so this one is refused")
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read(max_bytes + 1)  # the file may have grown since stat()
-    except OSError as exc:
-        raise ProjectError(f"{path} could not be read: {exc.strerror or exc}") from exc
-    if len(data) > max_bytes:
-        raise ProjectError(f"{path} is larger than {max_bytes / 2**20:.0f} MiB and is refused")
-    return data
 
 
 _STRING = re.compile(rb'"[^"\\]*+(?:\\.[^"\\]*+)*+"')

@@ -22,6 +22,7 @@ from pathlib import Path
 from studio.core.fileio import atomic_write_text
 from studio.core.project import BACKUPS_DIR, PROJECT_FILE, SCHEMA_VERSION, Project, list_backups
 from studio.core.project_lock import LockInfo, ProjectLock, ProjectLockedError  # noqa: F401 - re-exported
+from studio.core.project_paths import owned_subfolder
 from studio.core.project_schema import ProjectError, read_bounded
 
 log = logging.getLogger("studio.project")
@@ -137,8 +138,7 @@ class ProjectSession:
         """Keep the file as an older studio wrote it, before the next save upgrades it."""
         try:
             data = read_bounded(self.folder / PROJECT_FILE)
-            dest = self.folder / BACKUPS_DIR / f"migrated-from-v{version}-{_stamp()}.json"
-            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest = owned_subfolder(self.folder, BACKUPS_DIR, create=True) / f"migrated-from-v{version}-{_stamp()}.json"
             dest.write_bytes(data)
             self.notes.append(f"This project was upgraded from an older studio (schema {version}); "
                               f"the original file is kept as {BACKUPS_DIR}/{dest.name}.")
@@ -185,11 +185,10 @@ class ProjectSession:
     def discard_autosave(self) -> None:
         """Keep ``project.json`` as saved; the autosave is moved into .backups in case of second thoughts."""
         if self.recovery is not None and self.recovery.autosave.exists():
-            dest = self.folder / BACKUPS_DIR / f"discarded-autosave-{_stamp()}.json"
             try:
-                dest.parent.mkdir(parents=True, exist_ok=True)
+                dest = owned_subfolder(self.folder, BACKUPS_DIR, create=True) / f"discarded-autosave-{_stamp()}.json"
                 os.replace(self.recovery.autosave, dest)
-            except OSError:
+            except (OSError, ProjectError):
                 self.recovery.autosave.unlink(missing_ok=True)
         self.recovery = None
 
@@ -259,6 +258,8 @@ def _remove_leftover_temp_files(folder: Path) -> None:
     patterns = [(folder, f".{PROJECT_FILE}.*.tmp"), (folder, f".{AUTOSAVE_FILE}.*.tmp"),
                 (folder / BACKUPS_DIR, ".project-*.tmp")]
     for where, pattern in patterns:
+        if where.is_symlink():
+            continue  # a .backups link out of the project: delete nothing there
         try:
             for tmp in where.glob(pattern):
                 tmp.unlink(missing_ok=True)

@@ -10,16 +10,42 @@ from pathlib import Path
 log = logging.getLogger("studio.ui")
 
 
-def run_gui(project_dir: str | None = None, demo: bool = False, screenshot: str | None = None) -> int:
+APP_ID = "io.github.generativestudio.GenerativeStudio"  # reverse-DNS: the .desktop file and AppStream id
+
+
+def app_icon():
+    """The window icon: the installed theme icon when there is one, else the SVG inside the package."""
+    from PySide6.QtGui import QIcon
+
+    from studio.core import paths
+
+    return QIcon.fromTheme("generative-studio", QIcon(str(paths.resources_dir() / "icons" / "generative-studio.svg")))
+
+
+def identify(app) -> None:
+    """Name, desktop entry and icon, so docks and task bars show the studio rather than "python3"
+    (Wayland matches the window to ``<APP_ID>.desktop`` by this name)."""
+    app.setApplicationName("Generative Studio")
+    app.setOrganizationName("generative-studio")
+    app.setDesktopFileName(APP_ID)
+    app.setWindowIcon(app_icon())
+
+
+def run_gui(project_dir: str | None = None, demo: bool = False, screenshot: str | None = None,
+            report: dict | None = None) -> int:
+    """The window; ``report`` (when given) receives the project opened and the log file, for --json."""
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
+    from studio.core.log_file import log_path
     from studio.ui.context import StudioContext
+    from studio.ui.error_dialog import install_gui_excepthook
     from studio.ui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setApplicationName("Generative Studio")
-    app.setOrganizationName("generative-studio")
+    identify(app)
+    if log_path() is not None:  # the real program (not a test): uncaught errors get a dialog
+        install_gui_excepthook()
     from studio.ui import theme
     theme.install(app)  # before the first paint: the stored light/dark choice, following the system
     ctx = StudioContext(demo=demo)
@@ -69,4 +95,8 @@ def run_gui(project_dir: str | None = None, demo: bool = False, screenshot: str 
     if screenshot:
         QTimer.singleShot(120_000, lambda: (print("studio gui: timed out before the screenshot", file=sys.stderr), app.exit(1)))
     window.show()
-    return app.exec()
+    code = app.exec()
+    if report is not None:
+        folder = ctx.project_folder()
+        report.update(project=str(folder) if folder else None, log_file=str(log_path()) if log_path() else None)
+    return code

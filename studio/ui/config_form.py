@@ -72,6 +72,8 @@ def _float_box(spec: ParamSpec) -> QDoubleSpinBox:
 def make_editor(spec: ParamSpec) -> QWidget:
     if spec.choices:
         w = QComboBox()
+        w.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        w.setMinimumContentsLength(8)
         for c in spec.choices:
             w.addItem(str(c), c)
     elif spec.type is bool:
@@ -122,6 +124,13 @@ def set_editor_value(w: QWidget, value: Any) -> None:
         w.setText(str(value))
 
 
+def wrap_rows(form: QFormLayout) -> None:
+    """Rows put their field under the label when the panel is narrow (no clipped labels, no sideways
+    scrolling); labels themselves wrap as a last resort."""
+    form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+    form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+
+
 class ConfigForm(QWidget):
     """Rows for ``specs``; ``values()`` / ``changed_values()`` / ``set_values()`` / ``reset()``."""
 
@@ -136,12 +145,13 @@ class ConfigForm(QWidget):
         self.editors: dict[str, QWidget] = {}
         lay = QFormLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
-        lay.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        wrap_rows(lay)
         for spec in specs:
             w = make_editor(spec)
             set_editor_value(w, self.defaults[spec.name])
             label = QLabel(spec.label)
             label.setToolTip(w.toolTip())
+            label.setBuddy(w)
             lay.addRow(label, w)
             self.editors[spec.name] = w
             for sig in ("currentIndexChanged", "toggled", "valueChanged", "textChanged"):

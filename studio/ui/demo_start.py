@@ -24,7 +24,7 @@ from studio.core.demo import (DEMO_NAME, add_demo_datasets, default_demo_folder,
 log = logging.getLogger("studio.demo")
 
 #: panel key -> (modality of the demo run it opens, the panel's method that opens a run)
-PANEL_RUNS = {"latent": ("image", "open_run"), "melody": ("melody", "load_run"), "text": ("text", "open_run")}
+PANEL_RUNS = {"latent": ("image", "open_run"), "melody": ("melody", "open_run"), "text": ("text", "open_run")}
 
 
 class DemoDatasets(QObject):

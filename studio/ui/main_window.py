@@ -6,7 +6,7 @@ import logging
 import time
 
 from PySide6.QtCore import QByteArray, QObject, Qt, QThread, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QWidget
 
 from studio import __version__
@@ -16,6 +16,12 @@ from studio.ui.panels.empty_state import EmptyState
 
 log = logging.getLogger("studio.ui")
 LAYOUT_VERSION = 1  # bump when the dock set changes so old saved layouts are ignored
+FIRST_SHARE = 0.9  # first launch: this share of the screen's free area, centred
+DEVICE_LABEL_CHARS = 44  # the status bar keeps room for messages; the full name is in the tooltip
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip(" ,(") + "…"
 
 
 class _Discovery(QObject):
@@ -57,6 +63,7 @@ class MainWindow(QMainWindow):
         self._panels_started = False
         self.panels_done = False
         self.discovery_done = False
+        self._shown_once = False
         self.welcome.painted.connect(self._on_first_paint)
         self.device_label = QLabel("Detecting accelerators…")
         self.device_label.setToolTip("The device training will use by default")
@@ -70,7 +77,7 @@ class MainWindow(QMainWindow):
         from studio.ui.restore_drop import install_restore_drop
         self.restore_drop = install_restore_drop(self)  # drop an exported file: restore how it was made
         self._default_state = self.saveState(LAYOUT_VERSION)
-        self.resize(1400, 880)
+        self._first_launch_size()
         self._restore_layout()
         self._thread: QThread | None = None
 
@@ -105,6 +112,7 @@ class MainWindow(QMainWindow):
         def next_panel():
             if not pending:
                 self.panels_done = True
+                self._fit_to_screen()  # the panels' minimum sizes may have grown the window past an edge
                 self.panels_loaded.emit()
                 return
             self._load_panel(pending.pop(0))
@@ -149,7 +157,7 @@ class MainWindow(QMainWindow):
             if not entry.ok:
                 log.warning("plugin %s is broken: %s", entry.id, entry.error)
         if devices:
-            self.device_label.setText(f"Device: {devices[0].label}")
+            self.device_label.setText(_short(f"Device: {devices[0].label}", DEVICE_LABEL_CHARS))
             self.device_label.setToolTip("Detected: " + "; ".join(d.label for d in devices))
         self.ctx.set_devices(devices)
         self.ctx.set_plugins(plugins)
@@ -210,6 +218,42 @@ class MainWindow(QMainWindow):
                           "Train and explore small generative models offline.<br>"
                           "Everything it makes is labelled as AI-generated.")
 
+    # -- window size --------------------------------------------------------------------------
+    def _first_launch_size(self) -> None:
+        """A share of the screen the window opens on, centred (the saved size, if any, replaces it)."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None:
+            self.resize(1280, 720)
+            return
+        free = screen.availableGeometry()
+        w = max(min(int(free.width() * FIRST_SHARE), free.width()), 1)
+        h = max(min(int(free.height() * FIRST_SHARE), free.height()), 1)
+        self.resize(w, h)
+        self.move(free.x() + (free.width() - w) // 2, free.y() + (free.height() - h) // 2)
+        # the working panels get the room; the welcome page in the middle keeps the rest (about a fifth)
+        left = [d for k, d in self.docks.items() if k in ("datasets", "models")]
+        right = [d for k, d in self.docks.items() if k in ("training", "loss", "latent", "melody", "text")]
+        if left and right:
+            self.resizeDocks([left[0], right[0]], [int(w * 0.27), int(w * 0.5)], Qt.Orientation.Horizontal)
+
+    def _fit_to_screen(self) -> None:
+        """A size saved on a bigger screen is shrunk onto this one (never off its edges)."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None:
+            return
+        free = screen.availableGeometry()
+        frame = self.frameGeometry()
+        if free.contains(frame):
+            return
+        extra_w = frame.width() - self.width()
+        extra_h = frame.height() - self.height()
+        w = min(self.width(), free.width() - extra_w)
+        h = min(self.height(), free.height() - extra_h)
+        self.resize(max(w, 1), max(h, 1))
+        x = min(max(frame.x(), free.x()), free.right() + 1 - w - extra_w)
+        y = min(max(frame.y(), free.y()), free.bottom() + 1 - h - extra_h)
+        self.move(x, y)
+
     # -- layout persistence -------------------------------------------------
     def reset_layout(self) -> None:
         self.restoreState(self._default_state, LAYOUT_VERSION)
@@ -222,6 +266,7 @@ class MainWindow(QMainWindow):
         state = s.value("window/state")
         if isinstance(geom, QByteArray):
             self.restoreGeometry(geom)
+            self._fit_to_screen()
         if isinstance(state, QByteArray) and not self.restoreState(state, LAYOUT_VERSION):
             log.info("saved window layout is from another version; using the default")
 
@@ -239,6 +284,12 @@ class MainWindow(QMainWindow):
     def dropEvent(self, event):  # noqa: N802 - Qt API
         if not self.restore_drop.drop(event):
             super().dropEvent(event)
+
+    def showEvent(self, event):  # noqa: N802 - Qt API
+        super().showEvent(event)
+        if not self._shown_once:  # once laid out, keep the whole window on the screen
+            self._shown_once = True
+            QTimer.singleShot(0, self, self._fit_to_screen)
 
     def closeEvent(self, event):  # noqa: N802 - Qt API
         for panel in self.panels.values():

@@ -403,7 +403,7 @@ def install_project_actions(window) -> ProjectActions:
 
 def push_edit(ctx, edit: ProjectEdit) -> bool:
     """For panels: apply an undoable project edit through the window's undo stack."""
-    actions = getattr(ctx, "project_actions", None)
+    actions = ctx.project_actions
     if actions is not None:
         return actions.push_edit(edit)
     if ctx.project is None:

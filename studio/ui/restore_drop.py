@@ -3,8 +3,9 @@
 Every file the studio exports carries its recipe (``studio.core.export``). Dropping a PNG, JPEG,
 WebP, GIF, MP4, MIDI, WAV, FLAC or TXT on the window reads it back, shows it (with the
 AI-generated disclosure) and offers to restore the generation: the run opens everywhere
-(``ctx.run_selected``) and the seed, latent vector and sampling settings go into the panel that
-made it (Latent grid, Melody or Text). A missing run folder is said in words, with a way to pick
+(``ctx.run_selected``) and the seed, latent vector and sampling settings go to the panel that made
+it (Latent grid, Melody or Text) as one typed ``ctx.restore_requested`` signal (a ``RestoreRequest``)
+that the panels subscribe to. A missing run folder is said in words, with a way to pick
 it; a file without a recipe is offered to the Datasets panel for import instead.
 The Datasets panel keeps its own drops: the window only sees drops that land elsewhere.
 """
@@ -21,7 +22,9 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QFormLayo
 
 from studio.core.export.provenance import ProvenanceError, restore_spec
 from studio.core.export.read import read_provenance
+from studio.core.recipe_check import check_recipe
 from studio.core.training.run_folder import RunFolderError, read_run
+from studio.ui.restore_request import RestoreRequest, RestoreTarget
 
 log = logging.getLogger("studio.ui.restore")
 #: files the window takes from a drop (the studio writes its recipe into each of these)
@@ -76,11 +79,28 @@ class Restore:
         return int(seed) + int(self.spec.get("index") or 0)
 
     @property
-    def target(self) -> str:
+    def target(self) -> RestoreTarget:
         """The panel that takes the restored settings."""
         if self.spec.get("vector") is not None:
             return "latent"
         return {"melody": "melody", "text": "text"}.get(self.modality, "latent")
+
+    def request(self) -> RestoreRequest:
+        """What the target panel needs to put the generation back (sent as ``ctx.restore_requested``)."""
+        spec, ck = self.spec, self.recipe.get("checkpoint") or {}
+        source = {"plugin_id": spec.get("plugin") or "", "plugin_version": spec.get("plugin_version") or "",
+                  "run_id": spec.get("run_id") or "",
+                  "run_path": str(self.run_dir.resolve()) if self.run_dir else None,
+                  "checkpoint_path": str(self.checkpoint.resolve()) if self.checkpoint else None,
+                  "checkpoint_step": ck.get("step"), "checkpoint_sha256": ck.get("sha256")}
+        vector = spec.get("vector")
+        caption = f"{self.path.name} · seed {spec['seed']}" if spec.get("seed") is not None else self.path.name
+        return RestoreRequest(target=self.target, file=self.path, seed=self.sample_seed,
+                              sampling=dict(spec.get("sampling") or {}), run_dir=self.run_dir,
+                              checkpoint=self.checkpoint, source=source,
+                              edited=bool(self.recipe.get("edited_by_hand")),
+                              vector=tuple(float(v) for v in vector) if vector is not None else None,
+                              caption=caption)
 
 
 def locate(restore: Restore, project=None) -> None:
@@ -290,7 +310,9 @@ class RestoreDrop(QObject):
         for path in map(Path, paths):
             try:
                 recipe = read_provenance(path)
-            except (ProvenanceError, ValueError, OSError) as exc:
+                if recipe is not None:  # any JSON can sit in a file: types are checked before use
+                    recipe = check_recipe(recipe, source=str(path))
+            except (ProvenanceError, ValueError, OSError) as exc:  # RecipeError is a ValueError
                 log.warning("%s", exc)
                 QMessageBox.warning(self.window, "Cannot read the file's recipe", str(exc))
                 continue
@@ -313,53 +335,26 @@ class RestoreDrop(QObject):
         return restore
 
     def apply(self, restore: Restore) -> None:
-        """Open the run everywhere and put the seed, vector and settings into the panel that made the file."""
-        spec, panels = restore.spec, self.window.panels
+        """Open the run everywhere and send the seed, vector and settings to the panel that made the file
+        (``ctx.restore_requested``: the panels subscribe; this code never calls them)."""
+        spec, request = restore.spec, restore.request()
         if restore.run_dir is not None:
             self.ctx.run_selected.emit(str(restore.run_dir))
-        seed, sampling, target = restore.sample_seed, spec.get("sampling") or {}, restore.target
-        panel = panels.get(target)
-        if panel is None:
+        target = request.target
+        if target not in self.ctx.restore_targets:
             self.ctx.status_message.emit(f"The {_PANEL_TITLES[target]} panel is not loaded; only the run was opened")
-        elif target == "latent" and spec.get("vector") is None:
+        elif target == "latent" and request.vector is None:
             self.ctx.status_message.emit(f"{restore.path.name} keeps its latent vector as a hash only (it is long): "
-                                         f"the run is open; generate with seed {seed} to make it again")
-        elif target == "latent":
-            if restore.run_dir is not None and restore.checkpoint is not None:
-                panel.open_run(str(restore.run_dir), checkpoint=str(restore.checkpoint))  # the exact weights
-            caption = f"{restore.path.name} · seed {spec['seed']}" if spec.get("seed") is not None else restore.path.name
-            panel.show_vector(spec["vector"], spec.get("seed"), caption)
-        elif target == "melody":
-            midi = restore.path if restore.path.suffix.lower() in (".mid", ".midi") else None
-            panel.restore(seed=seed, sampling=sampling, midi_path=midi, source=self._source(restore),
-                          edited=bool(restore.recipe.get("edited_by_hand")), **self._exact_weights(restore))
+                                         f"the run is open; generate with seed {request.seed} to make it again")
         else:
-            panel.restore(prime=sampling.get("prime"), seed=seed, sampling=sampling, **self._exact_weights(restore))
+            self.ctx.restore_requested.emit(request)
         dock = self.window.docks.get(target)
         if dock is not None:
             dock.show()
             dock.raise_()
         self.last = restore
         where = f"run {spec.get('run_id')}" if restore.run_dir is not None else "settings only"
-        self.ctx.status_message.emit(f"Restored {restore.path.name} ({where}, seed {seed})")
-
-    @staticmethod
-    def _exact_weights(restore: Restore) -> dict[str, str]:
-        """The run and checkpoint that made the file, for a panel to open instead of the run's newest
-        (``run_selected`` above started that load; the panel's later request wins)."""
-        if restore.run_dir is None or restore.checkpoint is None:
-            return {}
-        return {"run_dir": str(restore.run_dir), "checkpoint": str(restore.checkpoint)}
-
-    @staticmethod
-    def _source(restore: Restore) -> dict[str, Any]:
-        """Where the file's model lives now (the located run), for the recipes of later exports."""
-        spec, ck = restore.spec, restore.recipe.get("checkpoint") or {}
-        return {"plugin_id": spec.get("plugin") or "", "plugin_version": spec.get("plugin_version") or "",
-                "run_id": spec.get("run_id") or "",
-                "run_path": str(restore.run_dir.resolve()) if restore.run_dir else None,
-                "checkpoint_path": str(restore.checkpoint.resolve()) if restore.checkpoint else None,
-                "checkpoint_step": ck.get("step"), "checkpoint_sha256": ck.get("sha256")}
+        self.ctx.status_message.emit(f"Restored {restore.path.name} ({where}, seed {request.seed})")
 
     def _offer_import(self, paths: list[Path]) -> None:
         names = ", ".join(p.name for p in paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")

@@ -11,7 +11,7 @@ from typing import Callable
 
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QFont, QPalette
-from PySide6.QtWidgets import (QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSizePolicy,
+from PySide6.QtWidgets import (QFrame, QGridLayout, QLabel, QPushButton, QScrollArea, QSizePolicy,
                                QVBoxLayout, QWidget)
 
 from studio.ui.panels import PANELS
@@ -57,7 +57,7 @@ class StepCard(QFrame):
         body.setTextFormat(Qt.TextFormat.RichText)
         lay.addWidget(head)
         lay.addWidget(body, 1)
-        row = QHBoxLayout()
+        row = QGridLayout()  # two buttons a row: a card stays narrow beside the docks
         specs = _specs()
         self.buttons: dict[str, QPushButton] = {}
         for key in keys:
@@ -71,9 +71,9 @@ class StepCard(QFrame):
             btn.setToolTip(f"{tip}. {spec.empty_state}")
             btn.setAccessibleName(f"{title}: open {spec.title}")
             btn.clicked.connect(lambda _=False, k=key: show_panel(k))
-            row.addWidget(btn)
+            row.addWidget(btn, len(self.buttons) // 2, len(self.buttons) % 2)
             self.buttons[key] = btn
-        row.addStretch(1)
+        row.setColumnStretch(2, 1)
         lay.addLayout(row)
 
 
@@ -95,6 +95,8 @@ class WelcomePanel(QWidget):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
+        # the page reflows (cards in one column, wrapped text): never a sideways scroll bar
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         outer.addWidget(scroll)
         page = QWidget()
         scroll.setWidget(page)
@@ -125,22 +127,22 @@ class WelcomePanel(QWidget):
         self.demo_label = QLabel()
         self.demo_label.setWordWrap(True)
         demo_lay.addWidget(self.demo_label)
-        demo_row = QHBoxLayout()
+        demo_row = QGridLayout()  # two buttons a row: the page stays narrow beside the docks
         specs = _specs()
         self.demo_buttons: dict[str, QPushButton] = {}
-        for key in ("latent", "melody", "text"):
+        for i, key in enumerate(("latent", "melody", "text")):
             spec = specs[key]
             btn = QPushButton(f"Try {spec.title}")
             btn.setToolTip(f"Bring the {spec.title} panel with its demo model to the front ({spec.shortcut})")
             btn.clicked.connect(lambda _=False, k=key: self.show_panel(k))
-            demo_row.addWidget(btn)
+            demo_row.addWidget(btn, i // 2, i % 2)
             self.demo_buttons[key] = btn
         self.open_demo_btn = QPushButton("Open the demo project")
         self.open_demo_btn.setToolTip("Open a project with small trained models for shapes, folk melodies and "
                                       "text (your current project is saved first)")
         self.open_demo_btn.clicked.connect(self.open_demo)
-        demo_row.addWidget(self.open_demo_btn)
-        demo_row.addStretch(1)
+        demo_row.addWidget(self.open_demo_btn, 2, 0, 1, 2)
+        demo_row.setColumnStretch(2, 1)
         demo_lay.addLayout(demo_row)
         lay.addWidget(self.demo_box)
 
@@ -219,10 +221,8 @@ class WelcomePanel(QWidget):
 
     def open_demo(self) -> None:
         self.demo_requested.emit()
-        actions = getattr(self.ctx, "project_actions", None)
-        opener = getattr(actions, "open_demo", None)
-        if callable(opener):
-            opener()
+        if self.ctx.project_actions is not None:
+            self.ctx.project_actions.open_demo()
 
     def eventFilter(self, obj, event):  # noqa: N802 - Qt API
         if event.type() == QEvent.Type.Paint:

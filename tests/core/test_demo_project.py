@@ -16,7 +16,7 @@ MODALITIES = {"image", "melody", "text"}
 @pytest.fixture(scope="module")
 def runs():
     found = shipped_runs()
-    assert found, f"no demo runs in {shipped_runs_dir()}: run `make demo-models` and commit resources/demo/runs"
+    assert found, f"no demo runs in {shipped_runs_dir()}: run `make demo-models` and commit studio/resources/demo/runs"
     return found
 
 

@@ -10,7 +10,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 BENCH = ROOT / "benchmarks"
-RUNS = ROOT / "resources" / "demo" / "runs"
+RUNS = ROOT / "studio" / "resources" / "demo" / "runs"
 sys.path.insert(0, str(BENCH))
 
 import common  # noqa: E402

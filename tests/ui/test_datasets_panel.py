@@ -75,6 +75,10 @@ def test_drop_a_folder_shows_report_and_adds_dataset(panel, qtbot, tmp_path):
     with qtbot.waitSignal(panel.import_finished, timeout=60_000) as again:
         _drop(panel, [src])
     assert again.args[0].cached and panel.list.count() == 1
+    # a narrow dock: the reasons (and the small-dataset note) wrap instead of being cut off
+    panel.resize(330, 720)
+    qtbot.wait(50)
+    assert not panel.report.reasons_cut(), panel.report.reasons_cut()
     save_widget(panel, "datasets-panel-report")
 
 

@@ -251,7 +251,7 @@ def test_export_size_choice_scales_exports_and_stays_with_the_project(qtbot, pan
 
 
 def test_follow_latest_checkpoint_reloads_without_losing_the_view(qtbot, panel, monkeypatch):
-    from studio.ui.panels import latent_grid
+    from studio.ui.panels import latent_follow
 
     view = panel.view
     drag(view, QPointF(500, 300), QPointF(420, 260))
@@ -259,14 +259,14 @@ def test_follow_latest_checkpoint_reloads_without_losing_the_view(qtbot, panel, 
     centre, step, sel = view.centre, view.step, view.selection[1]
     old_decoder = panel.loaded.decoder
     panel.loaded.run = "runs/tiny"
-    monkeypatch.setattr(latent_grid, "latest_checkpoint_path", lambda run: "step-2.safetensors")
+    monkeypatch.setattr(latent_follow, "latest_checkpoint_path", lambda run: "step-2.safetensors")
     retrained = TinyImageModel()
     with torch.no_grad():
         retrained.mix.mul_(-1)
     monkeypatch.setattr(panel, "open_run", lambda run, keep_view=False: panel.set_model(
         retrained, plugin_id="tiny", run=run, checkpoint="step-2.safetensors", backend="torch", keep_view=keep_view))
     panel.follow.setChecked(True)
-    panel._poll_checkpoint()
+    panel.follower.poll()                                     # what the follow timer does every 2 s
     qtbot.waitUntil(lambda: panel.loaded.checkpoint == "step-2.safetensors" and view.complete(), timeout=20_000)
     assert panel.loaded.decoder is not old_decoder
     assert view.centre == centre and view.step == step and view.selection[1] == sel
@@ -282,7 +282,7 @@ def test_melody_grid_hover_plays_and_walk_exports_midi(qtbot, ctx, tmp_path):
     assert not any(a.isEnabled() for a in panel.export_size.scales.values())   # sizes are for pictures
     mouse(view, "move", centre_of(view, (1, 0)), NB, buttons=NB)
     qtbot.waitUntil(lambda: panel.preview.caption == "cell 1, 0", timeout=5_000)
-    assert panel._play_info is not None                       # playback started (silent without a device)
+    assert panel.player.play_info is not None                 # playback started (silent without a device)
     a, b = view.vector_at((-2, -2)), view.vector_at((2, 1))
     path = panel.add_path_from_points([a, b], name="morph")
     panel.steps.setValue(4)
@@ -308,6 +308,9 @@ def test_melody_grid_hover_plays_and_walk_exports_midi(qtbot, ctx, tmp_path):
 def test_screenshot(qtbot, panel):
     click(panel.view, centre_of(panel.view, (0, -1)))
     panel.bookmark(panel.selected_vector(), (0, -1))
+    panel.path_mode.setChecked(True)                  # a drawn path, as it stays after the mouse is released
+    drag(panel.view, centre_of(panel.view, (-3, 2)), centre_of(panel.view, (2, -3)), steps=10)
+    panel.tabs.setCurrentWidget(panel.paths)
     panel.view.repaint()
     path = save_widget(panel, "latent_grid", min_colours=64)
     assert path.exists()
@@ -360,3 +363,117 @@ def test_grid_opens_on_the_learned_plane_and_offers_the_others(qtbot, panel):
     assert panel.plane_kind.currentData() == "random" and panel.view.plane.seed == 1
     panel.plane_kind.setCurrentIndex(panel.plane_kind.findData("learned"))
     assert panel.view.plane.kind == "learned"
+
+
+def _is_path_colour(img, pt) -> bool:
+    c = img.pixelColor(pt)
+    return c.red() > 220 and 60 < c.green() < 120 and 90 < c.blue() < 150   # (255, 90, 120)
+
+
+def _path_shown_at(view, keys) -> list[bool]:
+    view.repaint()
+    img = view.grab().toImage()
+    return [_is_path_colour(img, view.cell_rect(k).center().toPoint()) for k in keys]
+
+
+def test_a_drawn_path_stays_shown_after_release_is_saved_and_undoable(qtbot, make_studio_window, tmp_path):
+    """Draw with real mouse events: on release the line stays on the grid (dots on its points), the path is in
+    the project and the Paths list, selected; Edit > Undo removes it and its line, Redo brings both back;
+    panning keeps the line on the latent points it was drawn through."""
+    win = make_studio_window(project=Project.create(tmp_path / "path-proj"), load_panels=False, discover=False)
+    actions, project = win.project_actions, win.ctx.project
+    panel = make_panel(qtbot, win.ctx, TinyImageModel())
+    view = panel.view
+    qtbot.mouseClick(panel.path_mode, L)
+    assert panel.path_mode.isChecked() and view.path_mode
+    keys = [(-3, 1), (-2, 1), (-1, 0), (0, 0), (1, -1)]
+    pts = [view.cell_rect(k).center().toPoint() for k in keys]
+    qtbot.mousePress(view, L, pos=pts[0])
+    for p in pts[1:]:
+        qtbot.mouseMove(view, p)
+    qtbot.mouseRelease(view, L, pos=pts[-1])
+    assert len(project.paths) == 1
+    saved = project.paths[0]
+    np.testing.assert_allclose(saved["points"], [view.vector_at(k) for k in keys], atol=1e-5)
+    assert all(_path_shown_at(view, keys))                       # still drawn after the mouse is released
+    assert panel.paths.selected_names() == [saved["name"]] and view.drawn_path.name == saved["name"]
+    assert "Add latent path" in actions.undo_action.text()
+    actions.undo_action.trigger()
+    assert project.paths == [] and panel.paths.list.count() == 0
+    assert not any(_path_shown_at(view, keys))                   # the undone path is not drawn either
+    actions.redo_action.trigger()
+    assert [p["name"] for p in project.paths] == [saved["name"]] and all(_path_shown_at(view, keys))
+    qtbot.mouseClick(panel.path_mode, L)                          # path mode off: a drag pans the map
+    cell = view.grid_rect().width() / view.cols
+    start = view.cell_rect((2, 2)).center().toPoint()
+    qtbot.mousePress(view, L, pos=start)
+    for k in range(1, 5):
+        qtbot.mouseMove(view, start - QPoint(round(cell * k / 4), 0))
+    qtbot.mouseRelease(view, L, pos=start - QPoint(round(cell), 0))
+    assert len(project.paths) == 1
+    assert all(_path_shown_at(view, keys))                       # cell_rect moved with the map; so did the line
+    panel.shutdown()
+
+
+def _cut_texts(root) -> list[str]:
+    """Visible labels and buttons whose text does not fit: one-line text wider than the widget, or
+    wrapped text taller than it (tab titles are checked separately)."""
+    from PySide6.QtWidgets import QAbstractButton, QLabel, QTabBar
+
+    cut = []
+    for w in root.findChildren(QLabel) + root.findChildren(QAbstractButton):
+        if not w.isVisible() or isinstance(w.parent(), QTabBar) or not w.text():
+            continue
+        if isinstance(w, QLabel) and w.wordWrap():
+            fits = w.heightForWidth(w.width()) <= w.height() + 1
+        elif isinstance(w, QLabel):
+            fits = w.fontMetrics().horizontalAdvance(w.text()) <= w.contentsRect().width() + 1
+        else:
+            fits = w.sizeHint().width() <= w.width() + 1
+        if not fits:
+            cut.append(f"{type(w).__name__} {w.text()!r}")
+    return cut
+
+
+@pytest.mark.parametrize("width", [0, 700, 980])   # 0: the panel's own minimum width
+def test_narrow_dock_reflows_keeps_every_tab_reachable_and_cuts_no_label(qtbot, panel, width):
+    """A 1366-pixel window leaves the dock ~700-1000 px; the controls wrap, every side tab (Paths too) is
+    on screen without scroll arrows, no label or button text is cut, and the minimum width stays modest."""
+    from PySide6.QtWidgets import QToolButton, QWidget
+
+    assert panel.minimumSizeHint().width() <= 600
+    panel.resize(width or panel.minimumSizeHint().width(), 560)
+    qtbot.waitUntil(lambda: panel.width() == (width or panel.minimumSizeHint().width()), timeout=2_000)
+    QApplication.processEvents()
+    bar = panel.tabs.tabBar()
+    assert [bar.tabText(i) for i in range(bar.count())] == ["Preview", "Sliders", "Bookmarks", "Paths"]
+    assert not any(b.isVisible() for b in bar.findChildren(QToolButton))     # no scroll arrows
+    for i in range(bar.count()):
+        assert bar.rect().contains(bar.tabRect(i)), bar.tabText(i)
+        qtbot.mouseClick(bar, L, pos=bar.tabRect(i).center())
+        assert panel.tabs.currentIndex() == i
+    assert _cut_texts(panel) == []
+    controls = panel.controls
+    for child in controls.findChildren(QWidget):                  # every control inside the wrapped rows
+        if child.isVisible() and child.parent() is controls:
+            assert controls.rect().contains(child.geometry()), child
+    assert controls.geometry().bottom() < panel.view.mapTo(panel, QPoint(0, 0)).y()   # wrapped rows push the grid down
+
+
+def test_show_vector_waits_for_the_model_then_selects_it_in_the_middle(qtbot, ctx):
+    """What dropping an exported file does in the end: the vector waits while the model loads, then is the
+    selected middle cell, shown large with its seed; a vector of the wrong size is refused in words."""
+    from studio.ui.panels.latent_grid import LatentGridPanel
+
+    p = LatentGridPanel(ctx)
+    qtbot.addWidget(p)
+    z = np.linspace(-1.0, 1.0, 8).astype(np.float32)
+    assert p.show_vector(z, seed=5) is False and "once the model is loaded" in p.status.text()
+    p.set_model(TinyImageModel(), plugin_id="tiny", backend="torch")
+    qtbot.waitUntil(lambda: p.restored is not None, timeout=20_000)
+    np.testing.assert_allclose(p.selected_vector(), z)
+    np.testing.assert_allclose(p.view.vector_at(p.view.selection[1]), z, atol=1e-5)
+    assert "seed 5" in p.status.text() and p.tabs.currentWidget() is p.preview
+    qtbot.waitUntil(lambda: "seed 5" in p.preview.caption, timeout=10_000)
+    assert p.show_vector(np.zeros(3)) is False and "it has 3 values" in p.status.text()
+    p.shutdown()

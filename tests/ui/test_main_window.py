@@ -59,3 +59,54 @@ def test_every_dock_shows_its_panel_once_loaded(make_studio_window):
     placeholders = [key for key, dock in win.docks.items() if isinstance(dock.widget(), EmptyState)]
     assert not placeholders, f"panels that failed to load: {placeholders}"
     assert set(win.panels) == set(win.docks)
+
+
+_FIRST_LAUNCH_SCRIPT = r"""
+import json, sys
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from studio.ui.context import StudioContext
+from studio.ui.main_window import FIRST_SHARE, MainWindow
+
+def window():
+    win = MainWindow(StudioContext(project=None))
+    win.show()
+    app.processEvents()
+    return win
+
+win = window()
+free = win.screen().availableGeometry()
+first = {"size": [win.width(), win.height()], "free": [free.width(), free.height()],
+         "hint": [win.minimumSizeHint().width(), win.minimumSizeHint().height()],
+         "inside": free.contains(win.frameGeometry()),
+         "centre_off": [abs(win.geometry().center().x() - free.center().x()),
+                        abs(win.geometry().center().y() - free.center().y())], "share": FIRST_SHARE}
+win.resize(free.width() * 3 // 4, free.height() * 3 // 4)
+app.processEvents()
+chosen = [win.width(), win.height()]
+win.close()
+again = window()
+print(json.dumps({"first": first, "chosen": chosen, "restored": [again.width(), again.height()]}))
+again.close()
+"""
+
+
+def test_first_launch_takes_a_share_of_the_screen_then_the_users_size_is_kept(tmp_path):
+    """In a fresh process (Qt's dock layout keeps minimums of panels other tests loaded)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", STUDIO_CONFIG_DIR=str(tmp_path / "config"),
+               STUDIO_DATA_DIR=str(tmp_path / "data"))
+    res = subprocess.run([sys.executable, "-c", _FIRST_LAUNCH_SCRIPT], env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert res.returncode == 0, res.stderr[-2000:]
+    out = json.loads(res.stdout.strip().splitlines()[-1])
+    first, share = out["first"], out["first"]["share"]
+    assert first["inside"]
+    want = [max(int(f * share), h) for f, h in zip(first["free"], first["hint"])]
+    assert first["size"] == want
+    assert max(first["centre_off"]) <= 2  # centred, not in a corner
+    assert out["restored"] == out["chosen"]  # the user's size, from the studio's settings (STUDIO_CONFIG_DIR)

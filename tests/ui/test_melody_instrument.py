@@ -42,7 +42,7 @@ def panel(qtbot, monkeypatch, tmp_path):
     w.show()
     qtbot.waitExposed(w)
     w.roll.apply(demo_notes(), "demo")
-    w._update_enabled()
+    w._sync()
     yield w
     w.shutdown()
 

@@ -109,3 +109,21 @@ def test_start_creates_a_run_in_the_project(qtbot, panel, train_ctx):
     # a second start with the same name would get its own folder
     from studio.ui.panels.train_choices import new_run_dir
     assert new_run_dir(train_ctx.project.runs_dir, "my-first-run").name == "my-first-run-2"
+
+
+def test_a_narrow_panel_wraps_its_forms_and_keeps_start_in_reach(qtbot, panel):
+    from tests.e2e.window_fit_probe import cut_texts, sideways_scrolling
+
+    assert panel.plugins.select("toy-image")
+    panel.more_box.setChecked(True)  # the long form too
+    for width in (260, 330, 460):
+        panel.resize(width, 420)
+        qtbot.wait(50)
+        assert not sideways_scrolling(panel), width
+        assert not cut_texts(panel), (width, cut_texts(panel))
+        # Start sits under the scrolling form, always on screen
+        assert not panel.scroll.isAncestorOf(panel.start_btn)
+        assert panel.start_btn.isVisible() and panel.start_btn.geometry().bottom() <= panel.height()
+    assert panel.scroll.verticalScrollBar().maximum() > 0  # the form scrolls down, Start stays put
+    panel.resize(260, 420)
+    save_widget(panel, "models-panel-narrow")

@@ -41,9 +41,12 @@ def made(tmp_path_factory):
     train("char-rnn", toy_data.write_text_dataset(base / "fox"), words_old, steps=3,
           settings={**ENGINE, "layers": 1, "width": 16, "embedding": 8})
     out = base / "exports"
-    model, plugin, info = load_model(vae_run)
-    pngs = generate_files(model, plugin, GenerateRequest(out=out / "pics", n=2, seed=5, temperature=0.7),
-                          source_for_run(vae_run, info))
+    from studio.core.session import open_run as open_session
+
+    session = open_session(vae_run)  # records the latent vectors in the recipes, as `studio generate` does
+    pngs = generate_files(session.model, session.plugin,
+                          GenerateRequest(out=out / "pics", n=2, seed=5, temperature=0.7),
+                          source_for_run(vae_run, load_model(vae_run)[2]), draw_vectors=session.draw_vectors)
     model, plugin, info = load_model(mel_run)
     [mid] = generate_files(model, plugin, GenerateRequest(out=out / "tune.mid", seed=11, temperature=0.9, top_k=5,
                                                           length=32), source_for_run(mel_run, info))
@@ -191,3 +194,23 @@ def test_a_file_without_a_recipe_is_offered_to_datasets(qtbot, window, made, mon
     enter.ignore()
     QApplication.sendEvent(window, enter)
     assert not enter.isAccepted()
+
+
+@pytest.mark.parametrize("field, value, words", [("vector", "abc", "'vector'"), ("format", 5, "not a studio recipe"),
+                                                 ("seed", 1e300, "'seed'")])
+def test_a_file_with_a_malformed_recipe_is_refused_in_words(qtbot, window, made, monkeypatch, tmp_path,
+                                                            field, value, words):
+    """Any JSON can sit in a file: a wrong type says which file and field, and nothing is restored."""
+    from PIL import Image
+
+    from studio.core.export.images import encode_image
+
+    recipe = {**read_provenance(made["png"]), field: value}
+    bad = tmp_path / "tampered.png"
+    bad.write_bytes(encode_image(Image.open(made["png"]), recipe))
+    warned: list[str] = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda _p, _t, text, *a, **k: warned.append(text))
+    drop(qtbot, window, bad)
+    qtbot.waitUntil(lambda: bool(warned), timeout=10_000)
+    assert "tampered.png" in warned[0] and words in warned[0]
+    assert window.restore_drop.last is None and window.selected == []

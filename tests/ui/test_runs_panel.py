@@ -67,7 +67,8 @@ def test_statuses_compare_and_delete(qtbot, train_ctx, panels, monkeypatch):
     assert rp.table.item(row_of(rp, "a-done"), 2).text() == "done"
     assert "loss became nan" in rp.table.item(row_of(rp, "b-failed"), 2).text()
     assert "ended unexpectedly" in rp.table.item(row_of(rp, "c-vanished"), 2).text()  # running, trainer gone
-    assert rp.table.item(row_of(rp, "a-done"), 3).text() == "30 / 30"
+    from studio.ui.panels.runs import COLUMNS
+    assert rp.table.item(row_of(rp, "a-done"), COLUMNS.index("Step")).text() == "30 / 30"
 
     compared = []
     train_ctx.runs_compared.connect(compared.append)

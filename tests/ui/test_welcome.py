@@ -69,7 +69,7 @@ def test_every_control_has_a_tooltip_and_small_screens_fit(qtbot):
 
     page = WelcomePanel(StudioContext(), docks={})
     qtbot.addWidget(page)
-    page.resize(560, 420)  # a small central area on a 1366x768 screen with docks around it
+    page.resize(380, 420)  # a small central area on a 1366x768 screen with docks around it
     page.show()
     qtbot.waitExposed(page)
     buttons = page.findChildren(QPushButton)

@@ -15,6 +15,7 @@ MIN_PITCH = 36   # C2
 MAX_PITCH = 96   # C7
 STEPS_PER_QUARTER = 4  # 16th-note grid
 STEPS_PER_BAR = 16     # 4/4
+DEFAULT_TIME_SIGNATURE = "4/4"
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,34 @@ NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 def note_name(pitch: int) -> str:
     """MIDI pitch -> scientific pitch name (60 -> C4)."""
     return f"{NOTE_NAMES[pitch % 12]}{pitch // 12 - 1}"
+
+
+def parse_time_signature(text: str | None) -> tuple[int, int]:
+    """'6/8' -> (6, 8); anything unreadable or absurd (None, 'C', '0/4', '7/5') -> (4, 4)."""
+    num, _, den = str(text or "").strip().partition("/")
+    if num.isdigit() and den.isdigit():
+        n, d = int(num), int(den)
+        if 1 <= n <= 32 and d in (1, 2, 4, 8, 16, 32) and n * STEPS_PER_QUARTER * 4 % d == 0:
+            return n, d
+    return 4, 4
+
+
+def steps_per_bar(time_signature: str | None) -> int:
+    """Bar length on the 16th grid: 4/4 -> 16, 3/4 and 6/8 -> 12, 2/4 -> 8, 9/8 -> 18 (4/4 when unknown).
+
+    The piano roll draws bar lines every ``steps_per_bar(manifest['time_signature'])`` steps and beat
+    lines every ``beat_steps``; MIDI export writes the same signature.
+    """
+    n, d = parse_time_signature(time_signature)
+    return n * STEPS_PER_QUARTER * 4 // d
+
+
+def beat_steps(time_signature: str | None) -> int:
+    """Steps per felt beat: a quarter in 2/4, 3/4, 4/4; a dotted quarter in compound 6/8, 9/8, 12/8."""
+    n, d = parse_time_signature(time_signature)
+    if d == 8 and n % 3 == 0 and n > 3:
+        return 3 * STEPS_PER_QUARTER * 4 // d
+    return STEPS_PER_QUARTER * 4 // d
 
 
 def vocab_size(min_pitch: int = MIN_PITCH, max_pitch: int = MAX_PITCH) -> int:

@@ -1,6 +1,6 @@
 """Melody events <-> Standard MIDI files (mido).
 
-Export writes one track with tempo, a 4/4 time signature, the track name, a
+Export writes one track with tempo, the time signature (4/4 unless told), the track name, a
 program change and (optionally) the generation parameters as a JSON text
 meta event, so other tools read the file back and the studio can tell how it
 was made. Import takes the top line of all tracks (the highest sounding note
@@ -16,14 +16,17 @@ from typing import Any
 
 import mido
 
-from studio.core.audio.events import MAX_PITCH, MIN_PITCH, STEPS_PER_QUARTER, Note, events_to_notes, notes_to_events
+from studio.core.audio.events import (MAX_PITCH, MIN_PITCH, STEPS_PER_QUARTER, Note, events_to_notes, notes_to_events,
+                                      parse_time_signature)
 from studio.core.audio.instruments import DEFAULT_PROGRAM, check_program
-from studio.core.audio.note_spans import TooManyNotes, track_note_spans
-from studio.core.fileio import atomic_write_bytes
+from studio.core.audio.note_spans import (HostileTiming, TooManyNotes, check_span_length, check_ticks_per_beat,
+                                          tempo_bpm, track_note_spans)
+from studio.core.fileio import UnreadableFileError, atomic_write_bytes, read_small_file
 
 TICKS_PER_BEAT = 480
 TEXT_PREFIX = "studio:"  # marks our generation-parameter text event
 MAX_NOTES = 200_000  # a melody file never holds more; bounds the work on hostile files
+MAX_MIDI_BYTES = 16 * 1024 * 1024  # as the importer
 
 
 class MidiError(ValueError):
@@ -40,9 +43,27 @@ class MidiMelody:
     program: int | None = None  # the first melodic program_change (None: the file names no instrument)
 
 
+_KEY_NAMES = {"C": "C", "C#": "C#", "DB": "Db", "D": "D", "D#": "D#", "EB": "Eb", "E": "E", "F": "F", "F#": "F#",
+              "GB": "Gb", "G": "G", "G#": "G#", "AB": "Ab", "A": "A", "A#": "A#", "BB": "Bb", "B": "B", "CB": "Cb"}
+
+
+def midi_key_name(key: str | None) -> str | None:
+    """'D major' / 'e minor' / 'B- major' (music21) / 'F#m' (MIDI) -> mido's 'D', 'Em', 'Bb', 'F#m'; None if unclear."""
+    text = str(key or "").strip()
+    if not text:
+        return None
+    minor = text.lower().endswith(("minor", "m")) or (text[0].islower() and "major" not in text.lower())
+    tonic = text.split()[0].rstrip("m") if " " in text else text.rstrip("m")
+    tonic = tonic.replace("-", "b").replace("♭", "b").replace("♯", "#").upper()
+    name = _KEY_NAMES.get(tonic)
+    return None if name is None else name + ("m" if minor else "")
+
+
 def events_to_midi(events, bpm: float = 120, program: int = DEFAULT_PROGRAM, track_name: str = "Melody",
-                   text_meta: dict | None = None, min_pitch: int = MIN_PITCH, velocity: int = 90) -> mido.MidiFile:
-    """A one-track MIDI file of the melody (16th-note steps at ``bpm``)."""
+                   text_meta: dict | None = None, min_pitch: int = MIN_PITCH, velocity: int = 90,
+                   time_signature: str | None = None, key: str | None = None) -> mido.MidiFile:
+    """A one-track MIDI file of the melody (16th-note steps at ``bpm``), in ``time_signature`` (a jig stays
+    in 6/8; 4/4 when unknown) with a key signature meta event when ``key`` names one."""
     if bpm <= 0:
         raise ValueError(f"tempo must be positive, got {bpm}")
     step_ticks = TICKS_PER_BEAT // STEPS_PER_QUARTER
@@ -51,7 +72,10 @@ def events_to_midi(events, bpm: float = 120, program: int = DEFAULT_PROGRAM, tra
     mid.tracks.append(track)
     track.append(mido.MetaMessage("track_name", name=str(track_name), time=0))
     track.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm), time=0))
-    track.append(mido.MetaMessage("time_signature", numerator=4, denominator=4, time=0))
+    num, den = parse_time_signature(time_signature)
+    track.append(mido.MetaMessage("time_signature", numerator=num, denominator=den, time=0))
+    if midi_key_name(key):
+        track.append(mido.MetaMessage("key_signature", key=midi_key_name(key), time=0))
     if text_meta:
         track.append(mido.MetaMessage("text", text=TEXT_PREFIX + json.dumps(text_meta, default=str), time=0))
     track.append(mido.Message("program_change", program=check_program(program), channel=0, time=0))
@@ -92,20 +116,31 @@ def _open(source) -> tuple[mido.MidiFile, str]:
         opener = lambda: mido.MidiFile(file=io.BytesIO(bytes(source)))  # noqa: E731
     else:
         name = str(source)
-        opener = lambda: mido.MidiFile(str(source))  # noqa: E731
+        try:  # the guarded reader: a FIFO or a /dev/zero link named .mid is refused, never read
+            data = read_small_file(source, MAX_MIDI_BYTES, what="MIDI file")
+        except FileNotFoundError as exc:
+            raise MidiError(f"{name}: file not found") from exc
+        except UnreadableFileError as exc:
+            raise MidiError(str(exc)) from None
+        except OSError as exc:
+            raise MidiError(f"{name}: cannot be read ({exc.strerror or exc})") from exc
+        opener = lambda: mido.MidiFile(file=io.BytesIO(data))  # noqa: E731
     try:
         return opener(), name
     except FileNotFoundError as exc:
         raise MidiError(f"{name}: file not found") from exc
-    except (OSError, EOFError, ValueError, KeyError, IndexError) as exc:
-        raise MidiError(f"{name}: not a readable MIDI file ({exc})") from exc
+    except Exception as exc:  # noqa: BLE001 - mido raises OSError/EOFError/ValueError/KeyError/IndexError/...
+        raise MidiError(f"{name}: not a readable MIDI file ({type(exc).__name__}: {str(exc)[:120]})") from None
 
 
 def read_midi(source, min_pitch: int = MIN_PITCH, max_pitch: int = MAX_PITCH,
               length: int | None = None) -> MidiMelody:
     """The top line of a MIDI file (path, bytes or MidiFile) on the 16th grid."""
     mid, name = _open(source)
-    tpb = mid.ticks_per_beat or TICKS_PER_BEAT
+    try:  # the importer's guards (note_spans): hostile timing is refused before any allocation
+        tpb = check_ticks_per_beat(mid.ticks_per_beat)
+    except HostileTiming as exc:
+        raise MidiError(f"{name}: {exc}") from None
     step_ticks = tpb / STEPS_PER_QUARTER
     bpm, track_name, meta, program = None, "", {}, None
     spans: list[tuple[int, int, int]] = []  # (start_tick, end_tick, pitch)
@@ -116,7 +151,7 @@ def read_midi(source, min_pitch: int = MIN_PITCH, max_pitch: int = MAX_PITCH,
             if not msg.is_meta:
                 continue
             if msg.type == "set_tempo" and bpm is None:
-                bpm = mido.tempo2bpm(msg.tempo)
+                bpm = tempo_bpm(msg.tempo)[0] or 120.0  # tempo 0 once raised ZeroDivisionError
             elif msg.type == "track_name" and not track_name:
                 track_name = msg.name
             elif msg.type == "text" and msg.text.startswith(TEXT_PREFIX):
@@ -130,6 +165,10 @@ def read_midi(source, min_pitch: int = MIN_PITCH, max_pitch: int = MAX_PITCH,
             raise MidiError(f"{name}: {exc}") from None
     if not spans:
         raise MidiError(f"{name}: no notes found (drum-only or empty file)")
+    try:
+        check_span_length(spans, tpb)
+    except HostileTiming as exc:
+        raise MidiError(f"{name}: {exc}") from None
     # Quantise, then keep the highest pitch per onset step (the top line).
     by_step: dict[int, tuple[int, int]] = {}
     for start, end, pitch in spans:

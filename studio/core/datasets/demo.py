@@ -4,7 +4,7 @@
   and rotation, drawn by Pillow at run time (seeded, so the same every time);
 - melody: Essen folk songs from the ABC files that music21 ships in its corpus;
 - text: tiny-shakespeare (public-domain plays, as distributed with char-rnn), shipped in
-  ``resources/demo/sources``.
+  ``studio/resources/demo/sources``.
 Generated sources go to ``<data dir>/demo-sources`` so re-imports are cache hits.
 """
 from __future__ import annotations

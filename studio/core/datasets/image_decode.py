@@ -6,6 +6,7 @@ limit (50 megapixels) is checked from the header before any pixel is decoded.
 """
 from __future__ import annotations
 
+import functools
 import io
 import os
 import re
@@ -30,6 +31,38 @@ ImageFile.LOAD_TRUNCATED_IMAGES = False
 
 class ImageSkip(Exception):
     """An image that cannot be used, with the human reason."""
+
+
+@functools.lru_cache(maxsize=16)
+def _srgb_transform(icc: bytes, mode: str):
+    """(LittleCMS transform to sRGB, profile name) for an embedded profile; None when it already is sRGB.
+    Cached: a folder of phone photos shares one or two profiles."""
+    from PIL import ImageCms
+
+    src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+    name = (ImageCms.getProfileDescription(src) or "").strip()
+    if name.lower().startswith("srgb"):
+        return None, name
+    out_mode = "RGBA" if mode == "RGBA" else "RGB"
+    return ImageCms.buildTransform(src, ImageCms.createProfile("sRGB"), mode, out_mode,
+                                   renderingIntent=ImageCms.Intent.PERCEPTUAL), name
+
+
+def to_srgb(im: Image.Image, notes: list[str]) -> Image.Image:
+    """Pixels in an embedded colour profile (Display P3 phone photos, Adobe RGB, CMYK) converted to sRGB,
+    which is what models train on and every viewer assumes; without this they shift colour. A profile
+    that cannot be used is noted and the pixels are read as they are."""
+    icc = im.info.get("icc_profile")
+    if not icc:
+        return im
+    if im.mode not in ("RGB", "RGBA", "CMYK", "L"):
+        im = im.convert("RGBA" if "A" in im.mode or "transparency" in im.info else "RGB")
+    try:
+        transform, _name = _srgb_transform(bytes(icc), im.mode)
+        return im if transform is None else transform.apply(im)
+    except Exception as exc:  # noqa: BLE001 - a damaged or mismatched profile (e.g. a grey one on RGB)
+        notes.append(f"its colour profile could not be used ({type(exc).__name__}); colours read as sRGB")
+        return im
 
 
 def _to_8bit_gray(im: Image.Image) -> Image.Image:
@@ -122,6 +155,7 @@ def decode_image(data: bytes, name: str, size: int, channels: int, fit: str,
                 im.draft("RGB" if channels == 3 else "L", (size, size))  # DCT-domain downscale: much faster
             mode = im.mode
             im.load()
+            im = to_srgb(im, notes)
             if fmt in ("JPEG", "MPO", "TIFF", "WEBP"):  # camera formats carry EXIF orientation
                 im = ImageOps.exif_transpose(im)
             im = to_rgb_or_l(im, channels, background)
@@ -138,6 +172,27 @@ def decode_image(data: bytes, name: str, size: int, channels: int, fit: str,
     if arr.ndim == 2:
         arr = arr[:, :, None]
     return arr, {"w": w, "h": h, "format": _FORMAT_NAMES.get(fmt, fmt), "mode": mode}, notes
+
+
+def watch_studio(pid: int, interval: float = 1.0) -> None:
+    """Pool worker initializer: leave as soon as the studio that started the pool is gone.
+
+    After ``kill -9`` of ``studio import`` (or a crash of the window mid-import) nobody tells the
+    workers; they waited on their queue for 10+ minutes, and the forkserver and the resource
+    tracker with them. A daemon thread checks the parent once a second and ends the worker.
+    """
+    import threading
+    import time
+
+    from studio.core.project_lock import pid_alive
+
+    def watch() -> None:
+        while True:
+            time.sleep(interval)
+            if not pid_alive(pid):
+                os._exit(0)
+
+    threading.Thread(target=watch, daemon=True, name="studio-watch").start()
 
 
 def decode_batch(items: list[tuple[int, str, str | None, bytes | None]], size: int, channels: int, fit: str,

@@ -8,6 +8,7 @@ for the training phrases only (the loader applies only ``hflip`` at batch time).
 """
 from __future__ import annotations
 
+import bisect
 import os
 from collections import Counter
 from pathlib import Path
@@ -15,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from studio.core.audio.events import HOLD, MAX_PITCH, MIN_PITCH, STEPS_PER_BAR, Note, notes_to_events, vocab_size
+from studio.core.audio.events import (DEFAULT_TIME_SIGNATURE, HOLD, MAX_PITCH, MIN_PITCH, STEPS_PER_BAR, Note,
+                                      notes_to_events, steps_per_bar, vocab_size)
 from studio.core.datasets.music_read import Melody, MusicSkip, read_midi_melody, read_music21_melodies
 from studio.core.datasets.pipeline import Decoded, run_import, val_mask_for
 from studio.core.datasets.report import CancelToken, ImportReport, ImportResult, Progress, ProgressCallback
@@ -27,8 +29,10 @@ TRANSPOSE_STEPS = (-3, -2, -1, 1, 2, 3)
 
 
 def phrases_from_notes(notes: list[Note], phrase_length: int, min_notes: int = 3,
-                       min_pitch: int = MIN_PITCH, max_pitch: int = MAX_PITCH) -> tuple[list[list[int]], int]:
-    """Cut a melody into bar-aligned phrases; returns (phrases, steps of silence skipped)."""
+                       min_pitch: int = MIN_PITCH, max_pitch: int = MAX_PITCH,
+                       bar_steps: int = STEPS_PER_BAR) -> tuple[list[list[int]], int]:
+    """Cut a melody into phrases that start on its bar lines (``bar_steps``: 12 in 6/8, so a jig's phrases
+    keep its beat); returns (phrases, steps of silence skipped)."""
     if not notes:
         return [], 0
     max_gap = 2 * phrase_length
@@ -47,8 +51,11 @@ def phrases_from_notes(notes: list[Note], phrase_length: int, min_notes: int = 3
         end = max(end, n.start + n.duration)
     phrases: list[list[int]] = []
     for seg in segments:
-        first = (seg[0].start // STEPS_PER_BAR) * STEPS_PER_BAR
+        first = (seg[0].start // bar_steps) * bar_steps
+        # whole bars per phrase step: phrases of other meters overlap a little rather than start mid-bar
+        stride = max(bar_steps, phrase_length // bar_steps * bar_steps)
         last = max(n.start + n.duration for n in seg)
+        starts = [n.start for n in seg]
         w = first
         i = 0
         while w < last:
@@ -59,7 +66,9 @@ def phrases_from_notes(notes: list[Note], phrase_length: int, min_notes: int = 3
                 i += 1
             if len(window) >= min_notes:
                 phrases.append(notes_to_events(window, phrase_length, min_pitch, max_pitch))
-            w += phrase_length
+            w += stride
+            if stride < phrase_length:  # overlapping phrases: rewind to the first note of the next one
+                i = bisect.bisect_left(starts, w)
     return phrases, silence
 
 
@@ -109,7 +118,7 @@ class MelodyImporter:
         owners: list[str] = []
         stats = Counter()
         pitches: list[int] = []
-        tempos, keys = [], Counter()
+        tempos, keys, meters = [], Counter(), Counter()
         for k, src in enumerate(files):
             prog.update(k, len(files), f"reading {os.path.basename(src.rel)}")
             try:
@@ -129,7 +138,8 @@ class MelodyImporter:
                 for w in mel.warnings:
                     report.warn(src.path, w)
                 ps, silence = phrases_from_notes(mel.notes, self.phrase_length, self.min_notes,
-                                                 self.min_pitch, self.max_pitch)
+                                                 self.min_pitch, self.max_pitch,
+                                                 steps_per_bar(mel.time_signature))
                 if silence > 4 * 60 * STEPS_PER_BAR:  # > 60 bars of silence at 4/4 is worth telling
                     report.warn(src.path, f"{silence // STEPS_PER_BAR:,} bars of silence skipped")
                 if not ps:
@@ -146,6 +156,7 @@ class MelodyImporter:
                         tempos.append(mel.bpm)
                     if mel.key:
                         keys[mel.key] += 1
+                    meters[mel.time_signature or DEFAULT_TIME_SIGNATURE] += 1
             if got and empty:
                 report.warn(src.path, f"{len(empty)} of {len(melodies)} tunes gave no usable phrase: "
                                       + ", ".join(empty[:5]) + (", ..." if len(empty) > 5 else ""))
@@ -185,6 +196,7 @@ class MelodyImporter:
             "duration_quarters": stats["steps"] / 4,
             "tempo_bpm": {"min": min(tempos), "max": max(tempos)} if tempos else None,
             "keys": dict(keys.most_common(12)),
+            "time_signatures": dict(meters.most_common(6)),
             "hold_fraction": round(float((events == HOLD).mean()), 3),
         })
         spec = {"modality": "melody", "image_size": 0, "channels": 0, "num_classes": 0, "vocab": [],
@@ -193,7 +205,9 @@ class MelodyImporter:
                    "transpose_baked": self.transpose}
         return Decoded(spec, {"events": events, "val_mask": val_mask}, augment,
                        {"tempo_bpm": float(np.median(tempos)) if tempos else 120.0,
-                        "key": keys.most_common(1)[0][0] if keys else None})
+                        "key": keys.most_common(1)[0][0] if keys else None,
+                        # the piano roll's bar lines and the MIDI export's signature (events.steps_per_bar)
+                        "time_signature": meters.most_common(1)[0][0] if meters else DEFAULT_TIME_SIGNATURE})
 
 
 def import_music(sources, out_dir, *, phrase_bars: int = 2, transpose: bool = False, track: int | None = None,

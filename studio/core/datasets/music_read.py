@@ -16,11 +16,17 @@ import warnings
 from dataclasses import dataclass, field
 
 from studio.core.audio.events import STEPS_PER_QUARTER, Note
-from studio.core.audio.note_spans import TooManyNotes, track_note_spans
+from studio.core.audio.note_spans import (MAX_BPM, MIN_BPM, HostileTiming, TooManyNotes, check_ticks_per_beat,
+                                          tempo_bpm, track_note_spans)
 
 MAX_MIDI_BYTES = 16 * 1024 * 1024
 MAX_NOTES = 200_000
-MIN_BPM, MAX_BPM = 20.0, 400.0
+# music21's ABC parser is quadratic in a tune's length (measured: 500 notes 0.7 s, 1,000 3.5 s,
+# 2,000 12 s on a loaded 2-core machine; a 2.2 MB tune never finished): longer tunes are skipped.
+MAX_ABC_NOTES = 2_000
+MAX_ABC_TUNE_CHARS = 64 * 1024
+_ABC_NOTE = re.compile(r"[A-Ga-gz]")
+_ABC_SKIP = re.compile(r'"[^"\n]*"|![^!\n]*!|\+[^+\n]*\+|%[^\n]*')  # chord symbols, decorations, comments
 
 
 class MusicSkip(Exception):
@@ -67,9 +73,10 @@ def read_midi_melody(data: bytes, name: str, track: int | None = None) -> Melody
         if isinstance(exc, EOFError) or "end of file" in msg.lower():
             raise MusicSkip("truncated MIDI file") from None
         raise MusicSkip(f"damaged MIDI file ({type(exc).__name__}: {msg[:120]})") from None
-    tpb = mid.ticks_per_beat
-    if not tpb or tpb <= 0 or tpb > 32767:
-        raise MusicSkip(f"MIDI timing of {tpb} ticks per beat is not supported (SMPTE or zero)")
+    try:
+        tpb = check_ticks_per_beat(mid.ticks_per_beat)  # shared with the primer loader (audio.midi)
+    except HostileTiming as exc:
+        raise MusicSkip(str(exc)) from None
     tracks = mid.tracks
     if track is not None:
         if not 0 <= track < len(tracks):
@@ -83,12 +90,10 @@ def read_midi_melody(data: bytes, name: str, track: int | None = None) -> Melody
             if not msg.is_meta:
                 continue
             if msg.type == "set_tempo" and mel.bpm is None:
-                bpm = 60_000_000 / msg.tempo if msg.tempo > 0 else float("inf")
-                if MIN_BPM <= bpm <= MAX_BPM:
-                    mel.bpm = round(bpm, 3)
-                else:
-                    mel.warnings.append(f"absurd tempo of {bpm:.4g} BPM ignored; 120 BPM assumed")
-                    mel.bpm = 120.0
+                bpm, warning = tempo_bpm(msg.tempo)
+                mel.bpm = bpm or 120.0
+                if warning:
+                    mel.warnings.append(warning)
             elif msg.type == "key_signature" and mel.key is None:
                 mel.key = msg.key
             elif msg.type == "time_signature" and mel.time_signature is None:
@@ -124,6 +129,17 @@ def split_abc(text: str) -> list[str]:
     """An ABC file holds many tunes, each starting with ``X:``; parse them one by one."""
     header, *tunes = re.split(r"(?m)^(?=X:)", text)
     return [t for t in tunes if t.strip()] if tunes else ([header] if header.strip() else [])
+
+
+def abc_tune_too_big(tune: str) -> str | None:
+    """Why one ABC tune is not handed to music21 (too long: minutes of parsing, GBs of objects), else None."""
+    if len(tune) > MAX_ABC_TUNE_CHARS:
+        return f"{len(tune):,} characters, more than the {MAX_ABC_TUNE_CHARS // 1024} KB an ABC tune may have"
+    body = [ln for ln in tune.splitlines() if not re.match(r"^[A-Za-z+]:", ln)]  # header/field lines hold no notes
+    notes = len(_ABC_NOTE.findall(_ABC_SKIP.sub("", "\n".join(body))))
+    if notes > MAX_ABC_NOTES:
+        return f"about {notes:,} notes, more than the {MAX_ABC_NOTES:,} a tune may have"
+    return None
 
 
 def _melody_from_score(score, name: str, part: int | None) -> Melody:
@@ -189,6 +205,10 @@ def read_music21_melodies(data: bytes, name: str, part: int | None = None, max_t
             if not tunes:
                 raise MusicSkip("empty ABC file (no tunes)")
             for i, tune in enumerate(tunes[:max_tunes] if max_tunes else tunes):
+                too_big = abc_tune_too_big(tune)
+                if too_big:
+                    problems.append(f"tune {i + 1}: {too_big}")
+                    continue
                 try:
                     score = music21.converter.parseData(tune, format="abc")
                     melodies.append(_melody_from_score(score, f"tune {i + 1}", part))

@@ -127,8 +127,15 @@ def _prime(req: GenerateRequest, model, modality: str) -> tuple[Any, dict[str, A
     raise GenerateError("--prime applies to melody and text models only")
 
 
-def generate_files(model, plugin, req: GenerateRequest, source: Source) -> list[Path]:
-    """Sample from ``model`` and write the files; returns their paths. Checks targets before sampling."""
+def generate_files(model, plugin, req: GenerateRequest, source: Source, *, draw_vectors=None,
+                   sample=None) -> list[Path]:
+    """Sample from ``model`` and write the files; returns their paths. Checks targets before sampling.
+
+    ``draw_vectors(n, seed, temperature)`` (a latent model's session: ``ModelSession.draw_vectors``)
+    gives the vectors the samples were decoded from, recorded in each file's recipe so that restoring a
+    file decodes exactly its picture; None (or a None result) records no vector. ``sample(n, seed, **kw)``
+    (``ModelSession.sample``: the modality's adapter) draws the samples; default ``model.sample``.
+    """
     import torch
 
     modality = plugin.modality
@@ -153,15 +160,9 @@ def generate_files(model, plugin, req: GenerateRequest, source: Source) -> list[
     if prime_value is not None:
         call["prime"] = prime_value
     with torch.no_grad():
-        samples = model.sample(req.n, req.seed, **call)
-    vectors = None
-    if hasattr(model, "latents") and "latent" in getattr(plugin, "capabilities", ()):
-        # the vectors the samples were decoded from (a temperature scales or reshapes the draw),
-        # so that restoring a file decodes exactly its picture
-        import inspect
-        takes_t = "temperature" in inspect.signature(model.latents).parameters
-        vectors = (model.latents(req.n, req.seed, temperature=kw["temperature"]) if takes_t and "temperature" in kw
-                   else model.latents(req.n, req.seed))
+        samples = (sample or model.sample)(req.n, req.seed, **call)
+    # the vectors the samples were decoded from (a temperature scales or reshapes the draw)
+    vectors = draw_vectors(req.n, req.seed, kw.get("temperature")) if draw_vectors is not None else None
 
     def recipe(index: int | None, vector=None, **extra):
         if modality == "melody":

@@ -19,7 +19,8 @@ from studio.core.fileio import atomic_write_bytes
 
 
 def melody_midi(events: Any, recipe: dict[str, Any] | None, *, bpm: float = 120,
-                program: int = DEFAULT_PROGRAM, min_pitch: int | None = None) -> mido.MidiFile:
+                program: int = DEFAULT_PROGRAM, min_pitch: int | None = None,
+                time_signature: str | None = None, key: str | None = None) -> mido.MidiFile:
     from studio.core.audio.midi import events_to_midi
 
     if hasattr(events, "detach"):
@@ -27,16 +28,19 @@ def melody_midi(events: Any, recipe: dict[str, Any] | None, *, bpm: float = 120,
     recipe = finalize(recipe)
     kwargs = {} if min_pitch is None else {"min_pitch": int(min_pitch)}
     mid = events_to_midi(list(map(int, events)), bpm=bpm, program=program, track_name=source_label(recipe),
-                         text_meta=recipe, **kwargs)
+                         text_meta=recipe, time_signature=time_signature, key=key, **kwargs)
     # Disclosure as its own plain-text event, right after the track name, for tools that show meta text.
     mid.tracks[0].insert(1, mido.MetaMessage("copyright", text=DISCLOSURE_LINE, time=0))
     return mid
 
 
 def save_midi(events: Any, path: str | Path, recipe: dict[str, Any] | None, *, bpm: float = 120,
-              program: int = DEFAULT_PROGRAM, min_pitch: int | None = None, overwrite: bool = False) -> Path:
+              program: int = DEFAULT_PROGRAM, min_pitch: int | None = None, overwrite: bool = False,
+              time_signature: str | None = None, key: str | None = None) -> Path:
+    """Write the melody; ``time_signature`` / ``key`` as the dataset's manifest records them (4/4, none if unknown)."""
     from studio.core.audio.midi import midi_bytes
 
     path = check_target(path, overwrite)
-    atomic_write_bytes(path, midi_bytes(melody_midi(events, recipe, bpm=bpm, program=program, min_pitch=min_pitch)))
+    atomic_write_bytes(path, midi_bytes(melody_midi(events, recipe, bpm=bpm, program=program, min_pitch=min_pitch,
+                                                    time_signature=time_signature, key=key)))
     return path

@@ -286,6 +286,19 @@ def export_module(spec, path: str | Path, *, metadata: dict[str, str] | None = N
     raise OnnxExportError(f"could not export {spec.name!r} to ONNX: " + "; ".join(notes))
 
 
+def export_bytes(spec, *, exporter: str = "legacy", opset: int = DEFAULT_OPSET) -> bytes:
+    """ONNX bytes of one :class:`~studio.core.plugins.api.OnnxExport`, not verified and not written:
+    for a caller that compares onnxruntime with torch itself (the latent grid's decoder choice)."""
+    import torch
+
+    if exporter not in ("legacy", "dynamo"):
+        raise ValueError(f"unknown exporter {exporter!r}; use legacy or dynamo")
+    spec.module.eval()
+    with torch.no_grad():
+        data, _ = (_export_legacy if exporter == "legacy" else _export_dynamo)(spec, opset)
+    return data
+
+
 def model_metadata(plugin=None, config=None, provenance: dict[str, Any] | None = None) -> dict[str, str]:
     from studio.core.plugins.api import config_to_dict
 

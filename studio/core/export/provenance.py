@@ -132,31 +132,57 @@ def apply_privacy(recipe: dict[str, Any]) -> dict[str, Any]:
     """A copy without the vector values and without any file path (hashes stay: they reveal nothing)."""
     out = copy.deepcopy(recipe)
     out.pop("vector", None)
-
-    def strip(node: Any) -> None:
-        if isinstance(node, dict):
-            for key in list(node):
-                if key in _PATH_KEYS or key.endswith("_path"):
-                    node.pop(key)
-                else:
-                    strip(node[key])
-        elif isinstance(node, list):
-            for item in node:
-                strip(item)
-    strip(out)
+    _strip_paths(out)
     out["privacy"] = True
     return out
 
 
-def finalize(recipe: dict[str, Any] | None, *, private: bool = False) -> dict[str, Any]:
+def _strip_paths(node: Any) -> None:
+    if isinstance(node, dict):
+        for key in list(node):
+            if key in _PATH_KEYS or key.endswith("_path"):
+                node.pop(key)
+            else:
+                _strip_paths(node[key])
+    elif isinstance(node, list):
+        for item in node:
+            _strip_paths(item)
+
+
+#: ``--share`` / the project's "share_exports" setting: recipes leave local paths out (see set_sharing)
+_sharing = {"on": False}
+
+
+def set_sharing(on: bool) -> None:
+    """Share-safe exports for this process from now on: recipes keep run id, checkpoint digest, seed,
+    vector and settings (enough to restore the generation by digest) but no local file path."""
+    _sharing["on"] = bool(on)
+
+
+def sharing() -> bool:
+    return _sharing["on"]
+
+
+def apply_sharing(recipe: dict[str, Any]) -> dict[str, Any]:
+    """A copy without local file paths, marked ``"shared": true`` (the vector and digests stay)."""
+    out = copy.deepcopy(recipe)
+    _strip_paths(out)
+    out["shared"] = True
+    return out
+
+
+def finalize(recipe: dict[str, Any] | None, *, private: bool = False, share: bool | None = None) -> dict[str, Any]:
     """The recipe as written: disclosure, source type, generator and date always present.
 
     Writers call this on whatever they are given, so a recipe that lost (or
-    tried to change) its disclosure is corrected rather than trusted.
+    tried to change) its disclosure is corrected rather than trusted. ``share``
+    (default: the process setting, :func:`set_sharing`) leaves local paths out.
     """
     out = copy.deepcopy(dict(recipe or {}))
     if private or out.get("privacy"):
         out = apply_privacy(out)
+    if (sharing() if share is None else share) or out.get("shared"):
+        out = apply_sharing(out)
     out.setdefault("format", FORMAT)
     out.setdefault("studio_version", __version__)
     out.setdefault("created", today())
@@ -181,7 +207,8 @@ def from_json(text: str | bytes, source: str = "<metadata>") -> dict[str, Any]:
         obj = json.loads(text)
     except (ValueError, RecursionError) as exc:
         raise ProvenanceError(f"{source}: the studio metadata is not valid JSON ({exc})") from exc
-    if not isinstance(obj, dict) or obj.get("format", "").split("/")[0] != FORMAT.split("/")[0]:
+    fmt = obj.get("format") if isinstance(obj, dict) else None
+    if not isinstance(fmt, str) or fmt.split("/")[0] != FORMAT.split("/")[0]:
         raise ProvenanceError(f"{source}: the metadata is not a studio recipe")
     return obj
 

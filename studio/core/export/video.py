@@ -94,7 +94,10 @@ def save_mp4_stream(batches: Iterable[Sequence[Any]], path: str | Path, recipe: 
     every frame (instead of ``min_side``); odd sides are padded by one pixel for the codec."""
     import imageio_ffmpeg
 
+    from studio.core.ffmpeg import ffmpeg_exe
+
     path = check_target(path, overwrite)
+    ffmpeg_exe()  # no ffmpeg: one line saying what to install (FfmpegMissing), before any work
     it = iter(batches)
     first = next(it, None)
     # frames are enlarged one at a time as they are sent: an 8× walk holds one big frame, not all
@@ -103,7 +106,7 @@ def save_mp4_stream(batches: Iterable[Sequence[Any]], path: str | Path, recipe: 
     source_shape = frames_u8[0].shape
     shape = enlarge(frames_u8[0]).shape
     h, w = shape[:2]
-    params: list[str] = []
+    params: list[str] = ["-movflags", "+faststart"]  # index first: players and browsers start before the end loads
     for key, value in mp4_tags(stamp(recipe, size, w, h)).items():
         params += ["-metadata", f"{key}={value}"]
     path.parent.mkdir(parents=True, exist_ok=True)

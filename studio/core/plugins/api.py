@@ -250,6 +250,84 @@ class ModelPlugin:
             raise ValueError(f"recorded_defaults names unknown settings {sorted(set(self.recorded_defaults) - names)}")
 
 
+# -- capabilities as typed interfaces -------------------------------------------------------
+# What a model offers for each capability its plugin declares. The studio's session layer
+# (``studio.core.session.open_run``) checks a loaded model against the protocols of its declared
+# capabilities and reaches it only through them; tensors are ``torch.Tensor`` (typed ``Any`` so that
+# importing the API never imports torch).
+
+@typing.runtime_checkable
+class LatentModel(typing.Protocol):
+    """``latent``: a vector space the samples are decoded from (the Latent grid, walks, recipes)."""
+    latent_dim: int
+
+    def decode(self, z: Any) -> Any:
+        """float (n, latent_dim) -> images float (n,C,H,W) in [0,1], or melodies long (n,L) event ids."""
+
+
+@typing.runtime_checkable
+class LatentDrawing(typing.Protocol):
+    """Optional with ``latent``: the vectors ``sample(n, seed)`` decodes, so an exported file records
+    (and restores) exactly its own vector. A model whose ``sample`` takes a temperature names it
+    here too: ``latents(n, seed, temperature=None)``."""
+
+    def latents(self, n: int, seed: int = 0) -> Any:
+        """float (n, latent_dim), deterministic for a seed."""
+
+
+@typing.runtime_checkable
+class EncodingModel(typing.Protocol):
+    """``encode``: latent means of training items (principal directions in the Latent grid)."""
+
+    def encode(self, x: Any) -> Any:
+        """a batch as the model trains on it -> float (n, latent_dim)."""
+
+
+@typing.runtime_checkable
+class ContinuingModel(typing.Protocol):
+    """``continue``: stream token ids after a prime (text characters, melody events)."""
+
+    def generate(self, prime_tokens: list[int], length: int, *, temperature: float = 1.0, top_k: int = 0,
+                 top_p: float = 1.0, seed: int = 0) -> Iterator[int]:
+        """Yield ``length`` token ids one at a time, deterministically for a seed. ``repetition_penalty=``
+        is passed only when the user sets it above 1."""
+
+
+@typing.runtime_checkable
+class ScoringModel(typing.Protocol):
+    """``score``: how surprised the model is by a sequence."""
+
+    def token_nll(self, tokens: list[int]) -> float:
+        """Summed cross-entropy (nats) of each token after the first given those before it."""
+
+
+@typing.runtime_checkable
+class OnnxExportable(typing.Protocol):
+    """``onnx``: the generating modules, for ``studio export-onnx`` and onnxruntime previews."""
+
+    def onnx_exports(self) -> list["OnnxExport"]:
+        """One :class:`OnnxExport` per module."""
+
+
+#: the interface a model must offer for each declared capability
+CAPABILITY_PROTOCOLS: dict[str, type] = {
+    "latent": LatentModel, "encode": EncodingModel, "continue": ContinuingModel,
+    "score": ScoringModel, "onnx": OnnxExportable,
+}
+
+
+def missing_methods(model: Any, capabilities: frozenset[str] | set[str]) -> dict[str, list[str]]:
+    """For each declared capability the model does not implement, the members it lacks (empty: all fine)."""
+    missing: dict[str, list[str]] = {}
+    for cap in sorted(capabilities):
+        proto = CAPABILITY_PROTOCOLS.get(cap)
+        if proto is None or isinstance(model, proto):
+            continue
+        members = set(getattr(proto, "__annotations__", {})) | {n for n in vars(proto) if not n.startswith("_")}
+        missing[cap] = sorted(n for n in members if not hasattr(model, n))
+    return missing
+
+
 # The model side of the contract (studio.core.plugins.model) and the sampling helpers
 # (studio.core.sampling) import torch: they are re-exported lazily so that importing the API,
 # and so discovering plugins, never imports torch.

@@ -19,6 +19,7 @@ from contextlib import AbstractContextManager
 from typing import Any, Iterator
 
 from studio.core.plugins.api import TextCodec
+from studio.core.session.errors import MissingCapability
 
 #: the sampling controls every "continue" model takes (``seed`` is passed on its own)
 REQUIRED_CONTROLS = ("temperature", "top_k", "top_p")
@@ -26,8 +27,11 @@ REQUIRED_CONTROLS = ("temperature", "top_k", "top_p")
 OPTIONAL_CONTROLS = {"repetition_penalty": 1.0}
 
 
-class NotATextModel(ValueError):
+class NotATextModel(MissingCapability):
     """The model cannot write text through the plugin API (wrong modality or no "continue")."""
+
+    def __init__(self, message: str):
+        super().__init__(message, "continue")
 
 
 class ScoringUnavailable(RuntimeError):

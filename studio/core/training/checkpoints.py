@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
+import os
 import re
+import stat
 import struct
 import time
 from dataclasses import dataclass, field
@@ -65,6 +68,9 @@ def sniff(path: str | Path) -> None:
     """Raise ``CheckpointError`` unless ``path`` starts like a safetensors file. Reads 9 bytes."""
     path = Path(path)
     try:
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):  # a FIFO would block the open, /dev/zero never ends
+            raise CheckpointError(f"{path} is not a regular file (a pipe, device or folder); not a checkpoint")
         with open(path, "rb") as fh:
             head = fh.read(9)
         size = path.stat().st_size
@@ -121,7 +127,7 @@ def _info_for(path: Path) -> CheckpointInfo:
     info = CheckpointInfo(path, step, valid=False)
     try:
         sniff(path)
-        sidecar = read_json(path.with_suffix(".json"))
+        sidecar = read_json(path.with_suffix(".json"), max_bytes=MAX_SIDECAR_BYTES, what="checkpoint sidecar")
     except CheckpointError as exc:
         info.problem = str(exc)
         return info
@@ -131,6 +137,10 @@ def _info_for(path: Path) -> CheckpointInfo:
     if not isinstance(sidecar, dict) or sidecar.get("format") != FORMAT:
         info.problem = f"{path.with_suffix('.json')}: not a studio checkpoint sidecar"
         return info
+    wrong = _sidecar_type_problem(sidecar)
+    if wrong:
+        info.problem = f"{path.with_suffix('.json')}: damaged checkpoint sidecar ({wrong})"
+        return info
     expected = sidecar.get("file", {}).get("bytes")
     actual = path.stat().st_size
     if expected != actual:
@@ -138,6 +148,27 @@ def _info_for(path: Path) -> CheckpointInfo:
         return info
     info.sidecar, info.valid, info.step = sidecar, True, int(sidecar.get("step", step))
     return info
+
+
+MAX_SIDECAR_BYTES = 16 * 1024 * 1024
+
+
+def _sidecar_type_problem(sidecar: dict[str, Any]) -> str | None:
+    """What in a sidecar has the wrong type (a hand-edited or hostile file), in words; None when fine."""
+    def is_int(v):
+        return isinstance(v, int) and not isinstance(v, bool)
+
+    if "file" in sidecar and not isinstance(sidecar["file"], dict):
+        return "'file' should be an object"
+    if "step" in sidecar and not (is_int(sidecar["step"]) and 0 <= sidecar["step"] < 2**53):
+        return f"'step' should be a whole number, not {str(sidecar['step'])[:40]!r}"
+    if "metrics" in sidecar and not isinstance(sidecar["metrics"], dict):
+        return "'metrics' should be an object"
+    if "created" in sidecar and not (isinstance(sidecar["created"], (int, float))
+                                     and not isinstance(sidecar["created"], bool)
+                                     and math.isfinite(sidecar["created"])):
+        return "'created' should be a time"
+    return None
 
 
 def list_checkpoints(run_dir: str | Path, include_invalid: bool = False) -> list[CheckpointInfo]:

@@ -35,21 +35,41 @@ class ControlMessage:
 
 
 def read_control(path: str | Path) -> ControlMessage | None:
-    try:
-        data = read_json(path)
+    try:  # the guarded reader: a FIFO or /dev/zero link named control.json is refused, never waited on
+        data = read_json(path, max_bytes=MAX_CONTROL_BYTES, what="control file")
     except (OSError, ValueError):
         return None  # absent, or caught between writes on a filesystem without atomic rename
     if not isinstance(data, dict):
         return None
-    try:
-        seq = int(data.get("seq", 0))
-        lr = data.get("lr")
-        lr = float(lr) if lr is not None else None
-        lr_seq = int(data["lr_seq"]) if data.get("lr_seq") is not None else (seq if lr is not None else 0)
-    except (TypeError, ValueError):
+    # Type-confused values (``"seq": Infinity``, a string, a list) make the message unreadable, not
+    # the trainer crash: int(inf) once raised OverflowError inside the training loop.
+    seq = _count(data.get("seq", 0))
+    lr = data.get("lr")
+    if lr is not None:
+        lr = float(lr) if _is_number(lr) and 0 < float(lr) < float("inf") else None
+        if lr is None:
+            return None
+    lr_seq = _count(data["lr_seq"]) if data.get("lr_seq") is not None else (seq if lr is not None else 0)
+    if seq is None or lr_seq is None:
         return None
     command = data.get("command")
-    return ControlMessage(seq, command if command in COMMANDS else None, lr, lr_seq)
+    return ControlMessage(seq, command if isinstance(command, str) and command in COMMANDS else None, lr, lr_seq)
+
+
+MAX_CONTROL_BYTES = 64 * 1024
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _count(v) -> int | None:
+    """A sequence number: a non-negative integer below 2**53 (JSON's exact range), else None."""
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v < 2**53:
+        return None
+    return v
 
 
 def current_seq(path: str | Path) -> int:

@@ -100,19 +100,28 @@ def train(plugin_or_id, data, out_dir, *, steps: int | None = None, minutes: flo
     hook_list = [hooks] if callable(hooks) else list(hooks or [])
     ctx = dist or ddp.from_env()
     run = RunFolder(out_dir)
-    session = _setup(plugin_or_id, data, run, steps, minutes, device, seed, settings or {}, resume,
-                     reserve_core, ctx)
-    from studio.core.training.loop import TrainingLoop
-
-    loop = TrainingLoop(session, hook_list, control_after)
-    result = None
+    lock = None
+    if ctx.is_main:  # one trainer per run folder: a second one is refused, naming the first (run_lock)
+        from studio.core.training.run_lock import RunLock
+        lock = RunLock(run.path)
+        lock.acquire()
     try:
-        result = loop.run()
-        return result
+        session = _setup(plugin_or_id, data, run, steps, minutes, device, seed, settings or {}, resume,
+                         reserve_core, ctx)
+        from studio.core.training.loop import TrainingLoop
+
+        loop = TrainingLoop(session, hook_list, control_after)
+        result = None
+        try:
+            result = loop.run()
+            return result
+        finally:
+            loop.close()
+            if session.dist_initialized:  # a failed rank leaves at once; torchrun ends the others
+                ddp.shutdown(wait_for_peers=result is not None and result.ok)
     finally:
-        loop.close()
-        if session.dist_initialized:  # a failed rank leaves at once; torchrun ends the others
-            ddp.shutdown(wait_for_peers=result is not None and result.ok)
+        if lock is not None:
+            lock.release()
 
 
 def _setup(plugin_or_id, data, run: RunFolder, steps, minutes, device, seed, user: dict, resume: bool,
@@ -143,6 +152,8 @@ def _setup(plugin_or_id, data, run: RunFolder, steps, minutes, device, seed, use
     warnings: list[str] = []
     if old and old.get("dataset", {}).get("fingerprint") not in (None, "", fingerprint):
         warnings.append("the dataset differs from the one this run started with (fingerprint changed)")
+    if old and isinstance(old.get("data_spec"), dict):
+        td = _fit_to_run(td, old["data_spec"], warnings)
     recorded = plugin.recorded_config((old or {}).get("config")) if old else None
     engine, config = split_settings(plugin, user, base_config=recorded,
                                     base_engine=(old or {}).get("engine"))
@@ -194,6 +205,21 @@ def _setup(plugin_or_id, data, run: RunFolder, steps, minutes, device, seed, use
                   "started": time.time()}
         run.adopt(old, fields) if old else run.create(fields)
     return session
+
+
+def _fit_to_run(td, recorded_spec: dict, warnings: list[str]):
+    """Resuming on another import: its ids go through the run's own tables (characters, pitches), or
+    the resume is refused in words (image size) — never fed unmapped into the model."""
+    from studio.core.datasets.fit_to_model import fit_to_model
+    from studio.core.plugins.api import DataSpec
+
+    try:
+        fitted, report = fit_to_model(td, DataSpec.from_dict(recorded_spec))
+    except (ValueError, TypeError) as exc:
+        raise TrainingSetupError(f"cannot resume on this dataset: {exc}") from exc
+    if report.mapped:
+        warnings.append(report.describe())
+    return fitted
 
 
 def _studio_version() -> str:

@@ -52,6 +52,8 @@ class TrainingLoop:
         self.step = s.start_step          # last completed step
         self.current = s.start_step + 1   # step in progress (named in failures)
         self.writer = MetricsWriter(s.run.path) if self.main else None
+        if self.writer is not None:
+            s.warnings.extend(self.writer.notes)  # a damaged metrics.sqlite was set aside: say so
         if self.writer is not None and s.resuming:
             self.writer.truncate_after(s.start_step)  # a resumed run redoes what followed its checkpoint
         self.poller = ControlPoller(s.run.control_file, control_after) if self.main else None
@@ -64,6 +66,7 @@ class TrainingLoop:
         self.last_ckpt_time = time.monotonic()
         self.bad_validations = 0
         self.preview_failures = 0
+        self.last_preview: tuple[int, float] | None = None  # (step, active seconds) of the newest preview
         self.val_disabled = False
         self.t0 = time.monotonic()
         self.paused_total = 0.0
@@ -179,6 +182,7 @@ class TrainingLoop:
             for w in s.warnings:
                 self.warn(w)
             status, reason = self._steps()
+            self._final_preview(status)
             if self.main and self.step > 0 and self.last_ckpt_step != self.step:
                 self._checkpoint()
         except NonFiniteError as exc:
@@ -281,7 +285,7 @@ class TrainingLoop:
             return
         if e.val_every and step % e.val_every == 0 and not self.val_disabled:
             self._validate(step)
-        if e.sample_every and step % e.sample_every == 0 and self.preview_failures < 3:
+        if self.preview_failures < 3 and (e.sample_every and step % e.sample_every == 0 or self._preview_due()):
             self._preview(step)
         due_steps = e.checkpoint_every and step % e.checkpoint_every == 0
         due_time = e.checkpoint_minutes and now - self.last_ckpt_time >= e.checkpoint_minutes * 60
@@ -346,8 +350,28 @@ class TrainingLoop:
                                 f"(best {best['value']:.6g} at step {best['step']})")
         return False
 
+    def _preview_due(self) -> bool:
+        """Timed previews: the first after ``first_sample_s`` of training, then every ``sample_seconds``
+        (a slow model shows something in seconds, not after hundreds of steps). ``sample_every=0`` still
+        means no previews at all."""
+        e = self.s.engine
+        if not e.sample_every or not e.sample_seconds:
+            return False
+        wait = e.sample_seconds if self.last_preview else min(e.first_sample_s, e.sample_seconds)
+        since = self.active_seconds() - (self.last_preview[1] if self.last_preview else 0.0)
+        return since >= wait
+
+    def _final_preview(self, status: RunStatus) -> None:
+        """The sample sheet of the model as training leaves it (unless one was just made at that step)."""
+        if not self.main or self.step <= self.s.start_step or not self.s.engine.sample_every \
+                or status not in (RunStatus.DONE, RunStatus.STOPPED) or self.preview_failures >= 3:
+            return
+        if self.last_preview is None or self.last_preview[0] != self.step:
+            self._preview(self.step)
+
     def _preview(self, step: int) -> None:
         s = self.s
+        self.last_preview = (step, self.active_seconds())
         try:
             with self._isolated():
                 s.model.eval()

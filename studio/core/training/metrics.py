@@ -10,8 +10,10 @@ in ``meta`` changes and readers start over (:attr:`MetricsUpdate.reset`).
 """
 from __future__ import annotations
 
+import logging
 import math
 import sqlite3
+import stat
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,11 +24,38 @@ CREATE TABLE IF NOT EXISTS metrics(step INTEGER, time REAL, name TEXT, value REA
 CREATE TABLE IF NOT EXISTS previews(step INTEGER, time REAL, kind TEXT, path TEXT);
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
 """
+log = logging.getLogger("studio.training")
 
 
 def _db_path(run_dir: str | Path) -> Path:
     p = Path(run_dir)
     return p if p.suffix == ".sqlite" else p / "metrics.sqlite"
+
+
+_COLUMNS = {"metrics": ["step", "time", "name", "value"], "previews": ["step", "time", "kind", "path"],
+            "meta": ["key", "value"]}
+
+
+def schema_problem(conn: sqlite3.Connection, path: Path) -> str | None:
+    """Why an opened store is not a studio metrics store (damaged, other tables), in words; None when fine."""
+    try:
+        for table, columns in _COLUMNS.items():
+            found = [r[1] for r in conn.execute(f"PRAGMA table_info({table})").fetchall()]
+            if found and found != columns:
+                return f"{path}: table {table} has columns {', '.join(map(str, found))}, not {', '.join(columns)}"
+    except sqlite3.DatabaseError as exc:
+        return f"{path}: damaged or not a metrics database ({exc})"
+    return None
+
+
+def _set_aside(path: Path) -> Path:
+    """Move a damaged store (and its WAL files) aside in the run folder; the new one starts empty."""
+    aside = path.with_name(f"{path.stem}.damaged-{time.strftime('%Y%m%d-%H%M%S')}{path.suffix}")
+    for suffix in ("", "-wal", "-shm"):
+        src = Path(str(path) + suffix)
+        if src.exists() or src.is_symlink():
+            src.replace(Path(str(aside) + suffix))
+    return aside
 
 
 class MetricsWriter:
@@ -35,14 +64,40 @@ class MetricsWriter:
     def __init__(self, run_dir: str | Path, commit_interval: float = 0.5):
         self.path = _db_path(run_dir)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.conn = sqlite3.connect(str(self.path), timeout=10.0)
-        self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute("PRAGMA synchronous=NORMAL")  # durable at checkpoints, cheap per commit
-        self.conn.executescript(SCHEMA)
-        self.conn.commit()
+        #: What was wrong with an existing store (set aside, training goes on with a fresh one).
+        self.notes: list[str] = []
+        problem = self._open()
+        if problem:  # a damaged or foreign file at --resume: keep it, never crash the trainer on it
+            aside = _set_aside(self.path)
+            self.notes.append(f"{problem}; it was moved aside as {aside.name} and the loss history starts "
+                              "again from here")
+            log.warning("%s", self.notes[-1])
+            problem = self._open()
+            if problem:
+                raise sqlite3.DatabaseError(problem)
         self.commit_interval = commit_interval
         self._rows: list[tuple[int, float, str, float]] = []
         self._last_commit = time.monotonic()
+
+    def _open(self) -> str | None:
+        if self.path.exists() and not self.path.is_file():
+            return f"{self.path} is not a regular file"
+        try:
+            self.conn = sqlite3.connect(str(self.path), timeout=10.0)
+        except sqlite3.Error as exc:
+            return f"{self.path}: cannot be opened ({exc})"
+        try:
+            problem = schema_problem(self.conn, self.path)
+            if problem is None:
+                self.conn.execute("PRAGMA journal_mode=WAL")
+                self.conn.execute("PRAGMA synchronous=NORMAL")  # durable at checkpoints, cheap per commit
+                self.conn.executescript(SCHEMA)
+                self.conn.commit()
+        except sqlite3.DatabaseError as exc:
+            problem = f"{self.path}: damaged or not a metrics database ({exc})"
+        if problem:
+            self.conn.close()
+        return problem
 
     def log(self, step: int, values: dict[str, float], when: float | None = None) -> None:
         when = time.time() if when is None else when
@@ -123,11 +178,22 @@ class MetricsReader:
         self.generation: str | None = None
         self.tail_rows = None if tail_rows is None else max(0, int(tail_rows))
         self._tail_pending = self.tail_rows is not None
+        #: Why this run's store cannot be read (damaged, wrong tables), in words; polls then return nothing.
+        self.problem: str | None = None
 
     def _connect(self) -> sqlite3.Connection | None:
-        if self.conn is None and self.path.exists():
-            self.conn = sqlite3.connect(str(self.path), timeout=10.0, check_same_thread=False)
-            self.conn.execute("PRAGMA query_only=1")
+        if self.conn is None and self.path.exists() and self.problem is None:
+            if not self.path.is_file():
+                self.problem = f"{self.path} is not a regular file; the loss history cannot be shown"
+                return None
+            try:
+                self.conn = sqlite3.connect(str(self.path), timeout=10.0, check_same_thread=False)
+                self.conn.execute("PRAGMA query_only=1")
+                self.problem = schema_problem(self.conn, self.path)
+            except sqlite3.DatabaseError as exc:
+                self.problem = f"{self.path}: damaged or not a metrics database ({exc})"
+            if self.problem:
+                self.close()
         return self.conn
 
     def _skip_to_tail(self, conn: sqlite3.Connection) -> None:
@@ -158,6 +224,11 @@ class MetricsReader:
                                 (self.last_preview_rowid,)).fetchall()
         except sqlite3.OperationalError:
             return update  # tables not created yet, or the writer holds an exclusive lock for a moment
+        except sqlite3.DatabaseError as exc:  # damaged: say it once, then stop asking (no error every refresh)
+            self.problem = f"{self.path}: damaged or not a metrics database ({exc})"
+            log.warning("%s", self.problem)
+            self.close()
+            return update
         if rows:
             self.last_rowid = rows[-1][0]
             update.rows = [r[1:] for r in rows]
@@ -199,6 +270,9 @@ def read_metrics(run_dir: str | Path, names: Iterable[str] | None = None) -> dic
             series[1].append(float("nan") if value is None else value)
     except sqlite3.OperationalError:
         return {}  # tables not created yet
+    except sqlite3.DatabaseError as exc:
+        log.warning("%s: damaged or not a metrics database (%s)", path, exc)
+        return {}
     finally:
         conn.close()
     return out
@@ -214,4 +288,34 @@ def latest_preview(run_dir: str | Path) -> tuple[int, str, Path] | None:
     if not prev:
         return None
     step, _t, kind, rel = prev[-1]
-    return step, kind, Path(run_dir) / rel
+    path = preview_path(run_dir, rel)
+    return (step, kind, path) if path is not None else None
+
+
+def preview_path(run_dir: str | Path, rel) -> Path | None:
+    """The file a preview row names, when it is a plain relative path to a regular file inside the run.
+
+    ``metrics.sqlite`` is data from the run folder: a row naming ``/dev/zero``, a FIFO or
+    ``../../somewhere`` must not make a viewer read it. None (and a log line) otherwise.
+    """
+    run_dir = Path(run_dir)
+    if not isinstance(rel, str) or not rel or "\x00" in rel:
+        return None
+    p = Path(rel)
+    if p.is_absolute() or ".." in p.parts:
+        log.warning("%s: a preview names %r, outside the run folder; not shown", run_dir, rel[:200])
+        return None
+    path = run_dir / p
+    try:
+        path.resolve().relative_to(run_dir.resolve())
+    except (ValueError, OSError):
+        log.warning("%s: a preview names %r, a link out of the run folder; not shown", run_dir, rel[:200])
+        return None
+    try:
+        st = path.stat()
+    except OSError:
+        return path  # not written yet (or removed): the viewer says it is missing
+    if not stat.S_ISREG(st.st_mode):
+        log.warning("%s is not a regular file; the preview is not shown", path)
+        return None
+    return path

@@ -59,7 +59,8 @@ def restore_latest(session, lr_given: bool) -> None:
         try:
             tensors, sidecar = read_checkpoint(info.path)
             _apply(s, tensors, sidecar, lr_given, torch)
-        except (CheckpointError, RuntimeError, KeyError, ValueError) as exc:
+        except (CheckpointError, RuntimeError, KeyError, ValueError, TypeError, AttributeError, OverflowError) as exc:
+            # a type-confused sidecar ("schedule": "x") is a damaged checkpoint, not a crash
             s.warnings.append(f"skipping checkpoint {info.path.name}: {exc}")
             continue
         s.start_step = int(sidecar["step"])

@@ -24,6 +24,7 @@ METRICS_FILE = "metrics.sqlite"
 CONTROL_FILE = "control.json"
 CHECKPOINTS = "checkpoints"
 SAMPLES = "samples"
+MAX_RUN_BYTES = 16 * 1024 * 1024
 
 
 class RunFolderError(ValueError):
@@ -41,17 +42,54 @@ def read_run(folder: str | Path) -> dict[str, Any]:
     not JSON or not an object.
     """
     path = Path(folder) / RUN_FILE
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         raise RunFolderError(f"{folder} is not a run folder (no {RUN_FILE})")
     try:
-        data = read_json(path)
-    except ValueError as exc:  # read_json's message already names the file
+        data = read_json(path, max_bytes=MAX_RUN_BYTES, what="run description")
+    except FileNotFoundError:  # a dangling link
+        raise RunFolderError(f"{folder} is not a run folder (no {RUN_FILE})") from None
+    except ValueError as exc:  # the guarded reader's message names the file (FIFO, device, too large)
         raise RunFolderError(str(exc)) from exc
     except OSError as exc:
         raise RunFolderError(f"{path}: cannot read it ({exc.strerror or exc})") from exc
     if not isinstance(data, dict):
         raise RunFolderError(f"{path}: not a run description (a JSON {type(data).__name__}, not an object)")
+    wrong = _type_problem(data)
+    if wrong:  # a hand-edited or hostile run.json: say which field, never AttributeError later
+        raise RunFolderError(f"{path}: damaged run description ({wrong})")
     return data
+
+
+_OBJECTS = ("plugin", "dataset", "config", "engine", "data_spec", "best")
+_WHOLE = ("step", "max_steps", "pid", "world_size", "threads", "seed")
+_TEXTS = ("id", "status", "reason", "host", "device", "device_name", "precision")
+_TIMES = ("created", "updated", "started", "max_minutes")
+
+
+def _type_problem(data: dict[str, Any]) -> str | None:
+    """The first field of ``run.json`` whose type is wrong, in words; None when all known fields fit."""
+    import math
+
+    for key in _OBJECTS:
+        if data.get(key) is not None and not isinstance(data[key], dict):
+            return f"'{key}' should be an object, not {type(data[key]).__name__}"
+    for key in _WHOLE:
+        v = data.get(key)
+        if v is not None and not (isinstance(v, int) and not isinstance(v, bool) and -2**63 <= v < 2**63):
+            return f"'{key}' should be a whole number, not {str(v)[:40]!r}"
+    for key in _TEXTS:
+        if data.get(key) is not None and not isinstance(data[key], str):
+            return f"'{key}' should be text, not {type(data[key]).__name__}"
+    for key in _TIMES:
+        v = data.get(key)
+        if v is not None and not (isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)):
+            return f"'{key}' should be a number, not {str(v)[:40]!r}"
+    for key in ("plugin", "dataset"):
+        for sub in ("id", "version", "path", "fingerprint"):
+            v = (data.get(key) or {}).get(sub)
+            if v is not None and not isinstance(v, str):
+                return f"'{key}.{sub}' should be text, not {type(v).__name__}"
+    return None
 
 
 def run_id(folder: str | Path) -> str:
@@ -153,7 +191,7 @@ class RunFolder:
                                      f"stop it before resuming")
             return old
         if self.path.is_dir():
-            extra = [p.name for p in self.path.iterdir() if not p.name.startswith(".")]
+            extra = [p.name for p in self.path.iterdir() if not p.name.startswith(".") and p.name != "run.lock"]
             if extra:
                 raise RunFolderError(f"{self.path} is not empty and holds no {RUN_FILE} "
                                      f"(found {', '.join(sorted(extra)[:5])}); choose an empty or new folder")

@@ -66,6 +66,11 @@ class EngineSettings:
                                 help="Stop after this many validations without improvement; 0: off.")
     sample_every: int = param(500, label="Preview every (steps)", min=0, max=10_000_000,
                               help="Save a sample preview into samples/ every N steps; 0: never.")
+    sample_seconds: float = param(30.0, label="Preview every (seconds)", min=0.0, max=86_400.0,
+                                  help="Also save a preview after this much training time, so slow runs show "
+                                       "something early; 0: by steps only.")
+    first_sample_s: float = param(5.0, label="First preview after (seconds)", min=0.0, max=86_400.0,
+                                  help="The first timed preview comes this soon after training starts.")
     precision: str = param("auto", label="Precision", choices=PRECISIONS,
                            help="auto: bf16 (or fp16 with loss scaling) autocast on GPUs that support it, fp32 on CPU.")
     threads: int = param(0, label="CPU threads", min=0, max=1024,

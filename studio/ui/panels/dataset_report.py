@@ -3,11 +3,34 @@ from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QRect, QSize, Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QLabel, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QHeaderView, QLabel, QStyledItemDelegate, QTreeWidget, QTreeWidgetItem, QVBoxLayout,
+                               QWidget)
 
 from studio.core.datasets.report import ImportResult
+
+
+FILE_SHARE = 0.4
+REASON = 1  # the column that wraps
+PAD = 6     # the delegate's text margins, both sides together
+
+
+class WrappingDelegate(QStyledItemDelegate):
+    """Rows as tall as their wrapped reason at the column's current width (a tree sizes rows for one line)."""
+
+    def __init__(self, tree: QTreeWidget):
+        super().__init__(tree)
+        self.tree = tree
+
+    def sizeHint(self, option, index):  # noqa: N802 - Qt API
+        base = super().sizeHint(option, index)
+        if index.column() != REASON:
+            return base
+        width = max(self.tree.columnWidth(REASON) - PAD, 20)
+        text = str(index.data() or "")
+        box = option.fontMetrics.boundingRect(QRect(0, 0, width, 100_000), int(Qt.TextFlag.TextWordWrap), text)
+        return QSize(width, max(base.height(), box.height() + PAD))
 
 
 class DatasetReportView(QWidget):
@@ -21,12 +44,38 @@ class DatasetReportView(QWidget):
         self.tree.setRootIsDecorated(True)
         self.tree.setAlternatingRowColors(True)
         self.tree.setToolTip("Files that were skipped (with the reason) and notes about accepted files")
-        self.tree.setColumnWidth(0, 240)
         self.tree.setTextElideMode(Qt.TextElideMode.ElideLeft)  # the file name matters more than the folder
+        # the reason wraps onto more lines in a narrow dock instead of being cut off
+        self.tree.setWordWrap(True)
+        self.tree.setUniformRowHeights(False)
+        self.tree.setItemDelegate(WrappingDelegate(self.tree))
+        self.tree.header().setStretchLastSection(True)
+        self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.summary)
         lay.addWidget(self.tree, 1)
+
+    def resizeEvent(self, event):  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        # the file column takes ~40 %, the reason the rest (and wraps)
+        self.tree.setColumnWidth(0, max(120, int(self.tree.viewport().width() * FILE_SHARE)))
+        self.tree.doItemsLayout()  # row heights follow the reason column's new width
+
+    def reasons_cut(self) -> list[str]:
+        """Reasons whose wrapped text is taller than their row (for tests: none should be)."""
+        out = []
+        fm = self.tree.fontMetrics()
+        for i in range(self.tree.topLevelItemCount()):
+            top = self.tree.topLevelItem(i)
+            for k in range(top.childCount()):
+                item = top.child(k)
+                rect = self.tree.visualItemRect(item)
+                width = self.tree.columnWidth(REASON) - PAD
+                need = fm.boundingRect(QRect(0, 0, width, 100_000), int(Qt.TextFlag.TextWordWrap), item.text(REASON))
+                if top.isExpanded() and need.height() > rect.height():
+                    out.append(item.text(REASON))
+        return out
 
     def show_manifest(self, manifest: dict, cached: bool = False) -> None:
         result = ImportResult(str(manifest.get("modality", "")), None, manifest, cached)

@@ -45,6 +45,7 @@ class DatasetsPanel(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.job: ImportJob | None = None
+        self._announced: str | None = None  # the dataset last announced as selected
         self.setAcceptDrops(True)
         self.setToolTip("Import your own images, melodies or text: drop files or folders here")
         self._build()
@@ -100,6 +101,7 @@ class DatasetsPanel(QWidget):
 
         self.drop_hint = QLabel("Drop files or folders here to import them")
         self.drop_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.drop_hint.setWordWrap(True)  # a narrow dock wraps the hint instead of widening the window
         self.drop_hint.setStyleSheet("border: 1px dashed palette(mid); padding: 6px; color: palette(placeholder-text);")
         self.drop_hint.setToolTip("Drag files, folders or .zip archives from your file manager onto this panel")
         self.progress = QProgressBar()
@@ -122,12 +124,19 @@ class DatasetsPanel(QWidget):
         self.list_empty = QLabel("No datasets yet: drop a folder here, click Import, or try Demo data.")
         self.list_empty.setWordWrap(True)
         self.list_empty.setStyleSheet("color: palette(placeholder-text);")
+        self.train_btn = _button("Train a model on this", "Open Models with this dataset and a model for its "
+                                 "kind of data chosen", self.train_selected)
+        self.train_btn.setEnabled(False)
         left = QWidget()
         ll = QVBoxLayout(left)
         ll.setContentsMargins(0, 0, 0, 0)
         ll.addWidget(QLabel("<b>Datasets</b>"))
         ll.addWidget(self.list, 1)
         ll.addWidget(self.list_empty)
+        train_row = QHBoxLayout()
+        train_row.addStretch(1)
+        train_row.addWidget(self.train_btn)
+        ll.addLayout(train_row)
         self.preview = DatasetPreviewView()
         self.report = DatasetReportView()
         self.tabs = QTabWidget()
@@ -219,9 +228,11 @@ class DatasetsPanel(QWidget):
             if current and str(folder) == str(current):
                 self.list.setCurrentItem(item)
         if self.list.currentItem() is None and self.list.count():
-            self.list.setCurrentRow(0)  # a preview beats an empty pane when the project has datasets
+            # a preview beats an empty pane; the newest import is the one the Models panel opens on too
+            self.list.setCurrentRow(self.list.count() - 1)
         self.list.blockSignals(False)
         self.list_empty.setVisible(self.list.count() == 0)
+        self.train_btn.setEnabled(self.list.currentItem() is not None)
         if self.list.currentItem():
             self._on_selected(self.list.currentItem(), None)
         elif self.list.count() == 0:
@@ -231,8 +242,11 @@ class DatasetsPanel(QWidget):
         if item is None:
             return
         folder = item.data(Qt.ItemDataRole.UserRole)
+        self.train_btn.setEnabled(True)
         self.show_dataset(folder)
-        self.ctx.dataset_selected.emit(folder)
+        if folder != self._announced:  # a refresh (project saved) is not a new choice for the Models panel
+            self._announced = folder
+            self.ctx.dataset_selected.emit(folder)
 
     def show_dataset(self, folder: str | Path) -> None:
         try:
@@ -242,6 +256,24 @@ class DatasetsPanel(QWidget):
             return
         self.preview.show_preview(pv)
         self.report.show_manifest(pv.manifest)
+
+    def selected_folder(self) -> str | None:
+        item = self.list.currentItem()
+        return item.data(Qt.ItemDataRole.UserRole) if item is not None else None
+
+    def train_selected(self) -> bool:
+        """'Train a model on this': Models follows the dataset (and picks a model for it) and comes to the front."""
+        folder = self.selected_folder()
+        if folder is None:
+            return False
+        self._announced = folder
+        self.ctx.dataset_selected.emit(folder)
+        dock = (getattr(self.window(), "docks", None) or {}).get("models")
+        if dock is not None:
+            dock.show()
+            dock.raise_()
+        self.ctx.status_message.emit(f"Models: choose settings and press Start training to train on {Path(folder).name}")
+        return True
 
     # -- starting imports -------------------------------------------------
     def options_for(self, modality: str) -> dict:
@@ -330,7 +362,8 @@ class DatasetsPanel(QWidget):
         if proj is not None:
             proj.add_dataset(folder)
             proj.save()
-        self.status.setText(" ".join(result.summary_lines()[:1]) + f" → {result.folder.name}")
+        self.status.setText(" ".join(result.summary_lines()[:1]) + f" → {result.folder.name}. "
+                            "Next: Train a model on this.")
         self.ctx.status_message.emit(f"Dataset ready: {result.folder.name}")
         self.ctx.dataset_added.emit(folder)
         self.refresh(select=folder)

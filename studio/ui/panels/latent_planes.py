@@ -1,62 +1,80 @@
-"""Plane handling for the latent grid panel (a mixin of ``LatentGridPanel``): which plane the grid
-shows (random, PCA, four corners), re-seeding, centring on a point and breeding."""
+"""Which plane the latent grid shows (learned, random, PCA, four corners), re-seeding, centring on a
+point and breeding. ``PlaneNavigator`` owns the plane seed and the chosen corners; it changes the
+view only through the view's public methods and reports to the panel with ``message``/``changed``."""
 from __future__ import annotations
 
 import numpy as np
+from PySide6.QtCore import QObject, Signal
 
 from studio.core.latent import CORNER_NAMES, Plane, learned_plane
 
 
-class PlanesMixin:
-    def rebuild_plane(self, origin=None) -> None:
-        lm = self.loaded
+class PlaneNavigator(QObject):
+    message = Signal(str)   # a line for the status bar
+    changed = Signal()      # the plane or the view moved (the status line shows it)
+
+    def __init__(self, view, controls, parent=None):
+        super().__init__(parent)
+        self.view, self.controls = view, controls
+        self.model = None       # the LoadedModel being explored
+        self.seed = 0
+        self.corners: list[np.ndarray | None] = [None] * 4
+        controls.plane_kind.currentIndexChanged.connect(lambda _: self.rebuild())
+        controls.new_dirs.clicked.connect(self.reseed)
+        controls.method.currentIndexChanged.connect(lambda _: controls.plane() == "corners" and self.rebuild())
+        controls.clear_corners.clicked.connect(self.clear_corners)
+
+    def set_model(self, model, keep_view: bool) -> None:
+        """A model was opened: the same view for a newer checkpoint of the same space, else a fresh plane."""
+        self.model = model
+        self.controls.allow_pca(model.pca is not None)
+        if keep_view:
+            self.view.modality = model.modality
+            self.view.refresh_model()
+        else:
+            self.corners = [None] * 4
+            self.controls.show_corner_count(0)
+            self.rebuild()
+
+    def rebuild(self, origin=None) -> None:
+        lm = self.model
         if lm is None:
             return
-        kind = self.plane_kind.currentData()
+        kind = self.controls.plane()
         if kind == "corners" and all(c is not None for c in self.corners):
-            plane = Plane.from_corners(np.stack(self.corners), method=self.method.currentData())
+            plane = Plane.from_corners(np.stack(self.corners), method=self.controls.method.currentData())
         elif kind == "pca" and lm.pca is not None:
             plane = Plane.from_pca(lm.pca, origin=origin)
         elif kind == "learned" and lm.learned is not None and origin is None:
             plane = learned_plane(lm.learned)
         else:
             if kind == "corners":
-                self._status("Shift-click four cells to set the corners; showing a random plane until then.")
-            plane = Plane.random(lm.latent_dim, seed=self._plane_seed, origin=origin)
+                self.message.emit("Shift-click four cells to set the corners; showing a random plane until then.")
+            plane = Plane.random(lm.latent_dim, seed=self.seed, origin=origin)
         self.view.set_plane(plane, lm.modality)
-        self._update_status()
+        self.changed.emit()
 
     def reseed(self) -> None:
-        self._plane_seed += 1
+        self.seed += 1
         origin = self.view.plane.point(*self.view.plane_centre()) if self.view.plane is not None else None
-        self._show_plane_kind("random")
-        self.rebuild_plane(origin=origin)
-
-    def _show_plane_kind(self, kind: str) -> None:
-        """Select ``kind`` in the plane combo without rebuilding the plane."""
-        self.plane_kind.blockSignals(True)
-        self.plane_kind.setCurrentIndex(self.plane_kind.findData(kind))
-        self.plane_kind.blockSignals(False)
+        self.controls.show_plane_kind("random")
+        self.rebuild(origin=origin)
 
     def centre_on(self, vector, step: float | None = None, seed: int | None = None) -> None:
         """A random plane through ``vector`` with the vector in the middle cell."""
-        if self.loaded is None:
+        if self.model is None:
             return
         if seed is not None:
-            self._plane_seed = seed
-        self._show_plane_kind("random")
-        plane = Plane.random(self.loaded.latent_dim, seed=self._plane_seed, origin=vector)
-        old_step = self.view.step
-        self.view.set_plane(plane, self.loaded.modality)
-        self.view.step = float(step if step is not None else old_step)
-        self.view.centre = (self.view._snapped(0.0, self.view.cols), self.view._snapped(0.0, self.view.rows))
-        self.view.new_generation()
-        self._update_status()
+            self.seed = seed
+        self.controls.show_plane_kind("random")
+        plane = Plane.random(self.model.latent_dim, seed=self.seed, origin=vector)
+        self.view.set_plane(plane, self.model.modality, step=self.view.step if step is None else step)
+        self.changed.emit()
 
-    def breed(self, vector) -> None:
+    def breed(self, vector, spread: float) -> None:
         """Children around ``vector``: the grid centred on it with step = spread, in fresh directions."""
-        self.centre_on(vector, step=self.spread.value(), seed=self._plane_seed + 1)
-        self._status(f"Breeding: the cells around the parent differ by a spread of {self.spread.value():g}")
+        self.centre_on(vector, step=spread, seed=self.seed + 1)
+        self.message.emit(f"Breeding: the cells around the parent differ by a spread of {spread:g}")
 
     def set_corner(self, slot: int | None, vector, key=None) -> None:
         if slot is None:
@@ -65,53 +83,18 @@ class PlanesMixin:
         if key is not None:
             self.view.corner_marks[slot] = (self.view.generation, tuple(key))
         n = sum(c is not None for c in self.corners)
-        self.corner_label.setText(f"Corners {n}/4")
+        self.controls.show_corner_count(n)
         if n == 4:
-            self._show_plane_kind("corners")
-            self.rebuild_plane()
+            self.controls.show_plane_kind("corners")
+            self.rebuild()
         else:
-            self._status(f"{CORNER_NAMES[slot].capitalize()} corner set; {4 - n} to go (shift-click cells).")
+            self.message.emit(f"{CORNER_NAMES[slot].capitalize()} corner set; {4 - n} to go (shift-click cells).")
         self.view.update()
 
     def clear_corners(self) -> None:
         self.corners = [None] * 4
         self.view.corner_marks.clear()
-        self.corner_label.setText("Corners 0/4")
-        if self.plane_kind.currentData() == "corners":
-            self.plane_kind.setCurrentIndex(self.plane_kind.findData("learned"))
+        self.controls.show_corner_count(0)
+        if self.controls.plane() == "corners":
+            self.controls.plane_kind.setCurrentIndex(self.controls.plane_kind.findData("learned"))
         self.view.update()
-
-    # -- restoring a generation (drop an exported file on the window) ------------------
-    def show_vector(self, vector, seed: int | None = None, caption: str = "") -> bool:
-        """Centre the grid on ``vector``, select it and show it large, with its ``seed`` in the caption.
-
-        While a model loads (a restore opens the run first) the vector waits and is shown once the
-        model is ready. Returns True when it was shown now.
-        """
-        z = np.asarray(vector, dtype=np.float32).reshape(-1)
-        label = caption or ("restored sample" + (f" · seed {seed}" if seed is not None else ""))
-        self._pending_vector = (z, seed, label)
-        if self.loaded is None or self._loading:
-            self._status(f"Restoring {label} once the model is loaded…")
-            return False
-        return self._apply_pending_vector()
-
-    def _apply_pending_vector(self) -> bool:
-        pending, self._pending_vector = self._pending_vector, None
-        if pending is None or self.loaded is None:
-            return False
-        z, seed, label = pending
-        if z.shape[0] != self.loaded.latent_dim:
-            self._status(f"Cannot show the restored vector: it has {z.shape[0]} values, but this model's "
-                         f"latent space has {self.loaded.latent_dim}")
-            return False
-        self.centre_on(z)
-        self.directions.reset()
-        self.view.selection = (self.view.generation, (0, 0), z)
-        self.view.update()
-        self.restored = {"vector": z, "seed": seed, "caption": label}
-        self._restore_token += 1
-        self.worker.submit("preview", ("restore", self._restore_token), [None], z[None, :])
-        self.tabs.setCurrentWidget(self.preview)
-        self._status(f"Restored {label}: it is the selected cell in the middle of the grid")
-        return True

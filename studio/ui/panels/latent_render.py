@@ -8,6 +8,7 @@ import numpy as np
 from PySide6.QtGui import QImage
 
 from studio.core.audio.events import REST
+from studio.core.export.scale import check_budget, scale_image
 from studio.core.latent.walk_export import to_uint8_hwc
 
 BACKGROUND = (30, 31, 36)
@@ -98,3 +99,32 @@ def paste(canvas: np.ndarray, tile: np.ndarray, x: int, y: int) -> None:
 def dim(tile: np.ndarray) -> np.ndarray:
     """A darker copy: how a borrowed neighbour is shown in the quick first pass."""
     return (tile.astype(np.uint16) * 3 // 5).astype(np.uint8)
+
+
+def compose_cells(cache: dict, keys, origin: tuple[float, float], shape: tuple[int, int], pitch: tuple[int, int],
+                  tile_shape: tuple[int, int], gutter: int, quick_pass: bool, size=None) -> np.ndarray:
+    """The visible cells (``keys``, from ``cache``: key -> (tile, raw)) on one (H, W, 3) canvas of
+    ``shape`` = (rows, cols) cells of ``pitch`` pixels; ``origin`` is the lattice point at the top-left.
+    In the quick first pass a missing cell borrows its coarse neighbour, dimmed. ``size`` enlarges
+    each cell on its own (export)."""
+    k = size.scale if size is not None else 1
+    (rows, cols), (pw, ph) = shape, pitch
+    check_budget(cols * pw * k, rows * ph * k, what=f"the grid at {k}×")
+    canvas = np.empty((rows * ph * k, cols * pw * k, 3), np.uint8)
+    canvas[:] = BACKGROUND
+    x0, y0 = origin
+    g = gutter // 2
+    for key in keys:
+        hit = cache.get(key)
+        if hit is not None:
+            tile = hit[0]
+        elif quick_pass and (key[0] & ~1, key[1] & ~1) in cache:
+            tile = dim(cache[(key[0] & ~1, key[1] & ~1)][0])  # coarse neighbour stands in
+        else:
+            continue
+        if tile.shape[:2] != tile_shape:
+            continue
+        x = int(round((key[0] - 0.5 - x0) * pw)) + g
+        y = int(round((key[1] - 0.5 - y0) * ph)) + g
+        paste(canvas, scale_image(tile, size) if k > 1 else tile, x * k, y * k)
+    return canvas

@@ -146,6 +146,20 @@ class DirectionSliders(QWidget):
             self._grid.addWidget(s, k, 1)
             self.sliders.append(s)
 
+    def set_for_model(self, lm) -> None:
+        """The top PCA directions of the model's encoded training data, else random orthogonal ones."""
+        from studio.core.latent import orthonormal_directions
+
+        if lm.pca is not None:
+            k = min(6, len(lm.pca.directions))
+            self.set_directions(lm.pca.directions[:k], lm.pca.std[:k], "PCA")
+            note = "Top principal directions of the encoded training data."
+        else:
+            k = min(6, lm.latent_dim)
+            self.set_directions(orthonormal_directions(lm.latent_dim, k, seed=1000), np.ones(k), "Random")
+            note = (lm.pca_note + ". " if lm.pca_note else "") + "Random orthogonal directions."
+        self.note.setText(note + " Select a cell, then move a slider.")
+
     def values(self) -> np.ndarray:
         return np.array([s.value() / SLIDER_RANGE * SLIDER_SPAN for s in self.sliders], np.float32)
 

@@ -1,19 +1,19 @@
-"""Loading a model for the latent grid off the UI thread: checkpoint -> decoder backend -> PCA.
+"""Loading a model for the latent grid off the UI thread: run -> session -> decoder backend -> PCA.
 
-``load_run`` goes through ``studio.core.training.checkpoints.load_model``; ``load_model`` takes an
+``load_run`` opens the run with ``studio.core.session.open_run`` (through ``studio.ui.model_loader``)
+and uses only its ``latent`` adapter, i.e. what the plugin declares; ``load_model`` takes an
 ``nn.Module`` directly (tests, demos). Only the newest request's result is delivered.
 """
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal
+from studio.ui.model_loader import ModelLoader as SessionLoader
+from studio.ui.model_loader import open_session
 
 log = logging.getLogger(__name__)
 PCA_SAMPLES = 256
@@ -57,9 +57,9 @@ def latest_checkpoint_path(run_dir: str) -> str:
     return str(info.path) if info is not None else ""
 
 
-def _encode_dataset(model, run_dir: str) -> tuple[np.ndarray | None, str]:
-    """Latent means of up to PCA_SAMPLES training items, when the model can encode and the data is there."""
-    if not callable(getattr(model, "encode", None)):
+def _encode_dataset(latent, run_dir: str) -> tuple[np.ndarray | None, str]:
+    """Latent means of up to PCA_SAMPLES training items, when the plugin declares "encode" and the data is there."""
+    if not latent.can_encode:
         return None, "this model cannot encode, so the directions are random"
     try:
         import torch
@@ -69,74 +69,36 @@ def _encode_dataset(model, run_dir: str) -> tuple[np.ndarray | None, str]:
         run = read_run(run_dir)
         data = load_dataset(run["dataset"]["path"])
         batch = data.random_batch("train", min(PCA_SAMPLES, data.size("train")), generator=torch.Generator().manual_seed(0))
-        with torch.inference_mode():
-            codes = model.encode(batch.to(model.device if hasattr(model, "device") else "cpu"))
-        if isinstance(codes, (tuple, list)):
-            codes = codes[0]
-        return codes.detach().cpu().numpy().reshape(len(batch), -1), ""
+        return latent.encode(batch), ""
     except Exception as exc:  # noqa: BLE001 - PCA is a bonus; random directions still work
         return None, f"no PCA directions ({exc}); the directions are random"
 
 
-class ModelLoader(QObject):
-    loaded = Signal(object)     # LoadedModel
-    failed = Signal(str)
+class ModelLoader(SessionLoader):
+    """The latent grid's loader: ``loaded(LoadedModel)`` / ``failed(str)``, newest request only."""
 
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self._token = 0
-        self._lock = threading.Lock()
-        self.threads: list[threading.Thread] = []
-
-    def _start(self, fn, *args) -> None:
-        with self._lock:
-            self._token += 1
-            token = self._token
-        t = threading.Thread(target=self._run, args=(token, fn, args), name="latent-load", daemon=True)
-        self.threads = [x for x in self.threads if x.is_alive()] + [t]
-        t.start()
-
-    def _run(self, token, fn, args) -> None:
-        try:
-            result = fn(*args)
-        except Exception as exc:  # noqa: BLE001 - reported in the panel, never raised into Qt
-            log.warning("latent grid: could not load the model: %s", exc)
-            if token == self._token:
-                self.failed.emit(str(exc))
-            return
-        if token == self._token:
-            self.loaded.emit(result)
-
-    def busy(self) -> bool:
-        return any(t.is_alive() for t in self.threads)
-
-    def wait(self, timeout: float = 30.0) -> bool:
-        """Join loads in flight (on close): a thread still inside torch at exit aborts the process."""
-        with self._lock:
-            self._token += 1  # whatever finishes now is not delivered to a closing panel
-        end = time.monotonic() + timeout
-        for t in list(self.threads):
-            t.join(max(0.0, end - time.monotonic()))
-        return not self.busy()
+    thread_name = "latent-load"
 
     # -- requests ---------------------------------------------------------
     def load_model(self, model, *, plugin_id: str = "", run: str = "", checkpoint: str = "",
                    backend: str = "auto", pca_codes=None, keep_view: bool = False) -> None:
-        self._start(self._build, model, plugin_id, run, checkpoint, backend, pca_codes, keep_view)
+        self.submit(lambda: self._build(model, plugin_id, run, checkpoint, backend, pca_codes, keep_view))
 
     def load_run(self, run_dir: str, backend: str = "auto", keep_view: bool = False,
                  checkpoint: str | None = None) -> None:
         """The run's newest valid checkpoint, or ``checkpoint`` (a file of the run) when given."""
-        self._start(self._from_run, str(run_dir), backend, keep_view, checkpoint)
+        self.submit(lambda: self._from_run(str(run_dir), backend, keep_view, checkpoint))
 
     # -- worker side ------------------------------------------------------
     @staticmethod
-    def _build(model, plugin_id, run, checkpoint, backend, pca_codes, keep_view, pca_note="") -> LoadedModel:
+    def _build(model, plugin_id, run, checkpoint, backend, pca_codes, keep_view, pca_note="",
+               latent=None) -> LoadedModel:
         from studio.core.latent import learned_codes, pca_directions
         from studio.core.latent_decoder import pick_decoder
 
         report: dict = {}
-        decoder = pick_decoder(model, prefer=backend, report=report)
+        decoder = (latent.backend(prefer=backend, report=report) if latent is not None
+                   else pick_decoder(model, prefer=backend, report=report))
         pca = None
         if pca_codes is not None:
             try:
@@ -149,13 +111,8 @@ class ModelLoader(QObject):
                            int(getattr(spec, "min_pitch", 0) or 36), learned, learned_note)
 
     def _from_run(self, run_dir: str, backend: str, keep_view: bool, checkpoint: str | None = None) -> LoadedModel:
-        try:
-            from studio.core.training.checkpoints import load_model
-        except ImportError as exc:
-            raise RuntimeError(f"the training engine is not installed, so {run_dir} cannot be opened ({exc})") from exc
-        model, plugin, info = load_model(run_dir, checkpoint)
-        if "latent" not in getattr(plugin, "capabilities", ()) and not getattr(model, "latent_dim", 0):
-            raise RuntimeError(f"{plugin.name} ({plugin.id}) has no latent space to explore; "
-                               "pick a run of a VAE or GAN")
-        codes, note = _encode_dataset(model, run_dir)
-        return self._build(model, plugin.id, run_dir, str(info.path), backend, codes, keep_view, note)
+        session = open_session(run_dir, checkpoint, adapter="latent",
+                               hint="the latent grid needs a model with a latent space: pick a run of a VAE or GAN")
+        codes, note = _encode_dataset(session.latent, session.origin.run_dir)
+        return self._build(session.model, session.plugin.id, run_dir, session.origin.checkpoint_path, backend, codes,
+                           keep_view, note, latent=session.latent)

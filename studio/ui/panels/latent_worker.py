@@ -34,6 +34,9 @@ class DecodeWorker(QObject):
         self._pending: dict[str, tuple] = {}
         self._cond = threading.Condition()
         self._stop = False
+        self._working = False
+        self._done_token = None     # the grid view whose decoded cells ``_done`` lists
+        self._done: set = set()
         self.decode_seconds: list[float] = []   # per chunk, for the status line / benchmark
         self._thread = threading.Thread(target=self._loop, name="latent-decode", daemon=True)
         self._thread.start()
@@ -67,10 +70,6 @@ class DecodeWorker(QObject):
     def busy(self) -> bool:
         with self._cond:
             return bool(self._pending) or self._working
-
-    _working = False
-    _done_token = None
-    _done: set = set()
 
     def stop(self, timeout: float = 2.0) -> None:
         with self._cond:

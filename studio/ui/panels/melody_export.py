@@ -54,17 +54,17 @@ def write_melody(path: str | Path, events: list[int], recipe: dict[str, Any], *,
     return save_audio(sound.audio, path, {**recipe, "synth": sound.synth}, sample_rate=sample_rate, overwrite=True)
 
 
-def restore_melody(panel, seed: int | None, sampling: dict[str, Any], midi_path, source: dict | None,
-                   edited: bool) -> None:
-    """Put a restored generation into the Melody ``panel``: its notes (from its MIDI file), seed,
-    temperature, top-k, top-p, length and the bar its primer ended at. With the notes back, a
-    later export carries the same recipe (``source``: plugin, run, checkpoint)."""
+def restore_melody(panel, request) -> None:
+    """Put a restored generation (a ``RestoreRequest``) into the Melody ``panel``: its notes (from its
+    MIDI file), seed, temperature, top-k, top-p, length and the bar its primer ended at. With the notes
+    back, a later export carries the same recipe (``request.source``: plugin, run, checkpoint)."""
     from studio.core.audio.events import STEPS_PER_BAR
 
-    if midi_path is not None and panel.load_midi(midi_path):
+    seed, sampling = request.seed, request.sampling
+    if request.midi_file is not None and panel.load_midi(request.midi_file):
         panel.current_params = {**{k: sampling[k] for k in SAMPLING_KEYS if k in sampling},
-                                "seed": seed, "source": source}
-        panel._generated = None if edited else panel.events()
+                                "seed": seed, "source": dict(request.source)}
+        panel._generated = None if request.edited else panel.events()
     if seed is not None:
         panel.seed.setValue(int(seed))
     for key, box, kind in (("temperature", panel.temperature, float), ("top_k", panel.top_k, int),

@@ -2,16 +2,22 @@
 
 Work runs on a Python thread; results come back through Qt signals (queued to
 the UI thread), so the window never waits on torch. Cancel is checked between
-tokens and between variations.
+tokens and between variations. Models are opened with ``studio.ui.model_loader.open_session``
+(``studio.core.session.open_run``) and used only through the session's ``MelodySampler``, i.e. as
+the plugin declares them (``continue`` streams and takes a primer; otherwise whole phrases).
 """
 from __future__ import annotations
 
 import logging
+import weakref
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from PySide6.QtCore import Signal
 
+from studio.core.session import MelodySampler, MissingCapability, ModelSession
 from studio.ui.background_jobs import BackgroundJobs
+from studio.ui.model_loader import ModelLoadError, open_session
 
 log = logging.getLogger(__name__)
 
@@ -28,12 +34,30 @@ class GenerationRequest:
     params: dict = field(default_factory=dict)
 
 
+#: the declared sampler of each model opened from a run (the panel holds the model; its plugin's
+#: declaration travels with it here, so a model is never judged by the methods it happens to have)
+_DECLARED: "weakref.WeakKeyDictionary[object, MelodySampler]" = weakref.WeakKeyDictionary()
+
+
+def sampler_for(model) -> MelodySampler:
+    """The :class:`MelodySampler` of a model opened from a run (as its plugin declares it), of a
+    session, or - for a model handed in by code, with no plugin - of what the model offers."""
+    if isinstance(model, MelodySampler):
+        return model
+    if isinstance(model, ModelSession):
+        return model.melody
+    try:
+        return _DECLARED[model]
+    except (KeyError, TypeError):
+        return MelodySampler(model)
+
+
 def describe_capabilities(model) -> str:
-    if hasattr(model, "generate"):
-        return "continue"
-    if hasattr(model, "decode"):
-        return "latent"
-    return "sample"
+    """"continue", "latent" or "sample": what the model does with a request (see ``MelodySampler.mode``)."""
+    try:
+        return sampler_for(model).mode
+    except MissingCapability:
+        return "sample"
 
 
 class MelodyJobs(BackgroundJobs):
@@ -44,6 +68,7 @@ class MelodyJobs(BackgroundJobs):
     # token, model, description, where it came from (plugin, run, checkpoint) or None, checkpoint step
     model_loaded = Signal(int, object, str, object, object)
     model_failed = Signal(int, str)      # token, message
+    session_loaded = Signal(int, object)  # token, studio.core.session.ModelSession (before model_loaded)
 
     thread_name = "melody-job"
 
@@ -58,32 +83,19 @@ class MelodyJobs(BackgroundJobs):
         try:
             import torch
             torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
+            sampler = sampler_for(model)
             total = req.length * req.variations
             for i in range(req.variations):
                 if self._cancel.is_set():
                     break
                 seed = req.seed + i
-                if hasattr(model, "generate"):
-                    out = []
-                    for tok in model.generate(req.primer, req.length, temperature=req.temperature, top_k=req.top_k,
-                                              top_p=req.top_p, seed=seed):
-                        out.append(int(tok))
-                        if len(out) % 8 == 0:
-                            self.progress.emit(i * req.length + len(out), total)
-                        if self._cancel.is_set():
-                            break
-                    if self._cancel.is_set():
-                        break
-                    events = list(req.primer) + out
-                else:
-                    # a latent model writes whole phrases: chain them to reach the length
-                    events = list(req.primer)
-                    k = 0
-                    while len(events) < len(req.primer) + req.length and not self._cancel.is_set():
-                        phrase = model.sample(1, seed=seed * 1000 + k, temperature=req.temperature)
-                        events += [int(e) for e in phrase[0].tolist()]
-                        k += 1
-                    events = events[:len(req.primer) + req.length]
+                def progress(done: int, i: int = i) -> None:
+                    self.progress.emit(i * req.length + done, total)
+
+                events = sampler.variation(req.primer, req.length, seed, temperature=req.temperature, top_k=req.top_k,
+                                           top_p=req.top_p, stop=self._cancel.is_set, progress=progress)
+                if self._cancel.is_set():
+                    break
                 self.progress.emit((i + 1) * req.length, total)
                 self.variation.emit(events, seed)
             self.finished.emit(self._cancel.is_set())
@@ -99,22 +111,13 @@ class MelodyJobs(BackgroundJobs):
 
     def _load(self, run_dir: str, checkpoint: str | None, token: int) -> None:
         try:
-            try:
-                from studio.core.training.checkpoints import load_model
-            except ImportError as exc:
-                raise RuntimeError(f"this build cannot load runs yet ({exc})") from exc
-            model, plugin, info = load_model(run_dir, checkpoint=checkpoint)
-            if getattr(plugin, "modality", "melody") != "melody":
-                self.model_failed.emit(token, f"{run_dir}: a {plugin.modality} model, not a melody model")
-                return
-            source = None
-            try:
-                from studio.core.export.generate import run_source
-                source = run_source(run_dir, plugin, info)  # goes into every export's recipe
-            except (OSError, ValueError) as exc:
-                log.warning("melody panel: cannot describe %s for exports: %s", run_dir, exc)
-            name = f"{plugin.name} · {run_dir.rstrip('/').split('/')[-1]}"  # the full path is in the tooltip
-            self.model_loaded.emit(token, model, name, source, getattr(info, "step", None))
-        except Exception as exc:  # noqa: BLE001
-            log.warning("melody panel: cannot load %s: %s", run_dir, exc)
-            self.model_failed.emit(token, f"{run_dir}: {exc}")
+            session = open_session(run_dir, checkpoint, modality="melody", adapter="melody")
+        except ModelLoadError as exc:
+            log.warning("melody panel: %s", exc)
+            self.model_failed.emit(token, str(exc))
+            return
+        _DECLARED[session.model] = session.melody
+        self.session_loaded.emit(token, session)
+        name = f"{session.plugin.name} · {Path(run_dir).name}"  # the full path is in the tooltip
+        self.model_loaded.emit(token, session.model, name, session.origin.recipe_source(session.plugin),
+                               session.origin.checkpoint_step)

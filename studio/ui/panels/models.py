@@ -10,21 +10,36 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QFrame, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
                                QMessageBox, QPushButton, QScrollArea, QSpinBox, QVBoxLayout, QWidget)
 
 from studio.core import paths
 from studio.core.plugins.api import ConfigError, config_params
 from studio.core.training.settings import EngineSettings, split_settings
-from studio.ui.config_form import ConfigForm
+from studio.ui.config_form import ConfigForm, wrap_rows
 from studio.ui.panels.train_choices import (HIDDEN_ENGINE_KEYS, MAIN_ENGINE_KEYS, DatasetCombo, DeviceCombo,
                                             PluginCombo, dataset_modality, default_run_name, new_run_dir, safe_name)
 from studio.ui.panels.train_processes import training_processes
 
 log = logging.getLogger("studio.ui.models")
+#: model families in the order they need data (studio.core.datasets.size_advice): the first one offered
+SMALL_DATA_FIRST = {"vae": 0, "rnn": 1, "transformer": 2, "gan": 3, "diffusion": 4}
+
+
+def _narrow(combo: QComboBox) -> None:
+    """A combo sized by a short text, not its longest entry (a long device name must not widen the panel)."""
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(12)
 
 
 class ModelsPanel(QWidget):
+    """Model, dataset, length, device and run name up top; the model's and engine's settings below (a
+    column that wraps, never scrolls sideways); Reset and Start pinned at the bottom, always in reach.
+
+    The dataset follows the one selected in Datasets (and a model for its kind of data is chosen), so
+    a fresh import is what gets trained; starting on another dataset of that kind asks first."""
+
     def __init__(self, ctx, parent=None):
         super().__init__(parent)
         self.ctx = ctx
@@ -33,28 +48,39 @@ class ModelsPanel(QWidget):
         self.engine_form: ConfigForm | None = None
         self.more_form: ConfigForm | None = None
         self.last_run: Path | None = None
+        #: the dataset selected in Datasets (or the newest one of the project): what Start should train on
+        self.chosen_dataset: Path | None = None
+        self._build_choices()
+        self._build_setting_boxes()
+        self._build_actions()
+        self._lay_out()
+        ctx.plugins_ready.connect(self.set_plugins)
+        ctx.devices_ready.connect(self.devices.set_devices)
+        ctx.project_changed.connect(self.reload_datasets)
+        ctx.dataset_added.connect(self.follow_dataset)
+        ctx.dataset_selected.connect(self.follow_dataset)
+        self.devices.set_devices(list(ctx.devices))
+        self.reload_datasets()
+        proj = ctx.project
+        if proj is not None and proj.datasets:
+            self.chosen_dataset = proj.resolve(proj.datasets[-1])  # the newest import until one is selected
+        self.set_plugins(ctx.plugins)
 
+    # -- building -----------------------------------------------------------------------------
+    def _build_choices(self) -> None:
+        """Model, dataset, training length, device and run name."""
         self.plugins = PluginCombo()
+        _narrow(self.plugins)
         self.plugins.currentIndexChanged.connect(self._on_plugin)
         self.description = QLabel("Looking for models…")
         self.description.setWordWrap(True)
         self.description.setToolTip("What the chosen model does")
-        self.plugin_box = QGroupBox("Model settings")
-        self.plugin_box.setToolTip("The chosen model's own hyperparameters; hover a setting for help")
-        self.plugin_lay = QVBoxLayout(self.plugin_box)
-        self.reset_btn = QPushButton("Reset to defaults")
-        self.reset_btn.setToolTip("Put every model and engine setting back to its default")
-        self.reset_btn.clicked.connect(self.reset)
-
         self.datasets = DatasetCombo()
+        _narrow(self.datasets)
         self.datasets.currentIndexChanged.connect(self._update_start)
-        browse = QPushButton("Browse…")
-        browse.setToolTip("Use a dataset folder (made by Import / `studio import`) from anywhere")
-        browse.clicked.connect(self.browse_dataset)
-        ds_row = QHBoxLayout()
-        ds_row.addWidget(self.datasets, 1)
-        ds_row.addWidget(browse)
-
+        self.browse_btn = QPushButton("Browse…")
+        self.browse_btn.setToolTip("Use a dataset folder (made by Import / `studio import`) from anywhere")
+        self.browse_btn.clicked.connect(self.browse_dataset)
         self.length_kind = QComboBox()
         self.length_kind.addItem("steps", "steps")
         self.length_kind.addItem("minutes", "minutes")
@@ -65,10 +91,17 @@ class ModelsPanel(QWidget):
         self.length.setGroupSeparatorShown(True)
         self.length.setToolTip("How long to train (steps, or minutes excluding pauses)")
         self.length_kind.currentIndexChanged.connect(self._on_length_kind)
-        len_row = QHBoxLayout()
-        len_row.addWidget(self.length, 1)
-        len_row.addWidget(self.length_kind)
+        self.devices = DeviceCombo()
+        _narrow(self.devices)
+        self.run_name = QLineEdit()
+        self.run_name.setPlaceholderText("automatic: model-dataset-date")
+        self.run_name.setToolTip("Folder name of the new run (under the project's runs/)")
 
+    def _build_setting_boxes(self) -> None:
+        """Group boxes the plugin's and the engine's forms go into (rebuilt when the model changes)."""
+        self.plugin_box = QGroupBox("Model settings")
+        self.plugin_box.setToolTip("The chosen model's own hyperparameters; hover a setting for help")
+        self.plugin_lay = QVBoxLayout(self.plugin_box)
         self.engine_box = QGroupBox("Training")
         self.engine_box.setToolTip("How the engine trains: length, learning rate, batch, optimizer, checkpoints")
         self.engine_lay = QVBoxLayout(self.engine_box)
@@ -77,24 +110,34 @@ class ModelsPanel(QWidget):
         self.more_box.setChecked(False)
         self.more_box.setToolTip("Schedules, warm-up, clipping, validation, early stopping, precision, seed…")
         self.more_lay = QVBoxLayout(self.more_box)
-        self.more_box.toggled.connect(lambda on: self.more_form and self.more_form.setVisible(on))
+        self.more_box.toggled.connect(self._show_more)
 
-        self.devices = DeviceCombo()
-        self.run_name = QLineEdit()
-        self.run_name.setPlaceholderText("automatic: model-dataset-date")
-        self.run_name.setToolTip("Folder name of the new run (under the project's runs/)")
+    def _build_actions(self) -> None:
+        """Reset and Start, and the line saying what is missing before Start works."""
+        self.reset_btn = QPushButton("Reset to defaults")
+        self.reset_btn.setToolTip("Put every model and engine setting back to its default")
+        self.reset_btn.clicked.connect(self.reset)
         self.start_btn = QPushButton("Start training")
         self.start_btn.setToolTip("Create a run folder and train this model in a separate process")
+        self.start_btn.setDefault(True)
         self.start_btn.clicked.connect(self.start)
         self.why = QLabel("")
         self.why.setWordWrap(True)
         self.why.setStyleSheet("color: palette(placeholder-text);")
         self.why.setToolTip("What is missing before training can start")
 
+    def _lay_out(self) -> None:
         form = QFormLayout()
+        wrap_rows(form)
         form.addRow("Model", self.plugins)
-        form.addRow("", self.description)
+        form.addRow(self.description)
+        ds_row = QHBoxLayout()
+        ds_row.addWidget(self.datasets, 1)
+        ds_row.addWidget(self.browse_btn)
         form.addRow("Dataset", ds_row)
+        len_row = QHBoxLayout()
+        len_row.addWidget(self.length, 1)
+        len_row.addWidget(self.length_kind)
         form.addRow("Train for", len_row)
         form.addRow("Device", self.devices)
         form.addRow("Run name", self.run_name)
@@ -104,35 +147,62 @@ class ModelsPanel(QWidget):
         lay.addWidget(self.plugin_box)
         lay.addWidget(self.engine_box)
         lay.addWidget(self.more_box)
-        row = QHBoxLayout()
-        row.addWidget(self.reset_btn)
-        row.addStretch(1)
-        row.addWidget(self.start_btn)
-        lay.addLayout(row)
-        lay.addWidget(self.why)
         lay.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(body)
+        self.body = body
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        # forms wrap (labels above their fields when narrow): a sideways scroll bar would hide label starts
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll = scroll
+        actions = QHBoxLayout()
+        actions.setContentsMargins(9, 4, 9, 0)
+        actions.addWidget(self.reset_btn)
+        actions.addStretch(1)
+        actions.addWidget(self.start_btn)
         outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
-
-        ctx.plugins_ready.connect(self.set_plugins)
-        ctx.devices_ready.connect(self.devices.set_devices)
-        ctx.project_changed.connect(self.reload_datasets)
-        ctx.dataset_added.connect(lambda f: self.datasets.add_folder(f, select=True))
-        ctx.dataset_selected.connect(lambda f: self.datasets.add_folder(f, select=True))
-        self.devices.set_devices(list(ctx.devices))
-        self.reload_datasets()
-        self.set_plugins(ctx.plugins)
+        outer.setContentsMargins(0, 0, 0, 6)
+        outer.addWidget(scroll, 1)
+        outer.addLayout(actions)  # outside the scroll area: Start is always reachable
+        outer.addWidget(self.why)
+        self.why.setContentsMargins(9, 0, 9, 0)
 
     # -- choices ------------------------------------------------------------------------------
     def set_plugins(self, entries: dict) -> None:
+        self.plugins.blockSignals(True)
         self.plugins.set_plugins(entries or {})
+        self.plugins.blockSignals(False)
         if not entries:
             self.description.setText("Looking for models… (the list fills in once plugins are discovered)")
+        if self.chosen_dataset is not None:
+            self._model_for_dataset(self.chosen_dataset)
         self._on_plugin()
+        if self.chosen_dataset is not None:
+            self.datasets.select(self.chosen_dataset)
+            self._update_start()
+
+    def follow_dataset(self, folder: str | Path) -> None:
+        """The dataset selected (or just imported) in Datasets: train on it, with a model for its data."""
+        folder = Path(folder)
+        self.chosen_dataset = folder
+        self._model_for_dataset(folder)
+        self.datasets.add_folder(folder, select=True)
+        self._update_start()
+
+    def _model_for_dataset(self, folder: Path) -> bool:
+        """Keep the chosen model when it trains on this dataset's kind of data, else pick the first that does."""
+        modality, problem = dataset_modality(folder)
+        if problem:
+            return False
+        current = self.current_plugin()
+        if current is not None and current.modality == modality:
+            return True
+        fits = [pid for pid in self.plugins.ids() if (e := self.ctx.plugins.get(pid)) is not None and e.ok
+                and e.plugin.modality == modality]
+        # the family that copes best with a small dataset first (a VAE before a GAN before diffusion)
+        fits.sort(key=lambda pid: SMALL_DATA_FIRST.get(self.ctx.plugins[pid].plugin.family, len(SMALL_DATA_FIRST)))
+        return self.plugins.select(fits[0]) if fits else False
 
     def current_plugin(self):
         pid = self.plugins.current_id()
@@ -164,8 +234,23 @@ class ModelsPanel(QWidget):
         self.more_lay.addWidget(self.more_form)
         self.plugin_form.show()  # added to a visible panel: show now, not at the next event-loop turn
         self.engine_form.show()
+        changed_kind = self.datasets.modality != plugin.modality
         self.datasets.set_modality(plugin.modality)
+        chosen = self.chosen_dataset
+        if changed_kind and chosen is not None and dataset_modality(chosen)[0] == plugin.modality:
+            self.datasets.select(chosen)  # back to a model for the selected dataset: that dataset again
         self._update_start()
+        self._fit_width()
+
+    def _fit_width(self) -> None:
+        """The panel never gets narrower than its (wrapped) form and the scroll bar beside it."""
+        bar = self.scroll.verticalScrollBar().sizeHint().width()
+        self.scroll.setMinimumWidth(self.body.minimumSizeHint().width() + bar + 2 * self.scroll.frameWidth())
+
+    def _show_more(self, on: bool) -> None:
+        if self.more_form is not None:
+            self.more_form.setVisible(on)
+            self._fit_width()
 
     def reload_datasets(self) -> None:
         proj = self.ctx.project
@@ -221,6 +306,21 @@ class ModelsPanel(QWidget):
                 out.update(form.changed_values())
         return out
 
+    def _confirm_other_dataset(self, dataset: Path) -> bool:
+        """Training on another dataset of the same kind than the one selected in Datasets asks first
+        (the mistake: importing pictures, then training on the demo shapes)."""
+        chosen = self.chosen_dataset
+        if chosen is None or dataset.resolve() == chosen.resolve():
+            return True
+        if dataset_modality(chosen)[0] != dataset_modality(dataset)[0]:
+            return True  # another kind of data: the model choice already says so
+        answer = QMessageBox.question(
+            self, "Train on another dataset?",
+            f"Datasets has {chosen.name} selected, but this run would train on {dataset.name}.\n\n"
+            f"Train on {dataset.name}?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
+
     def runs_base(self) -> Path:
         return self.ctx.project.runs_dir if self.ctx.project else paths.data_dir() / "runs"
 
@@ -232,6 +332,8 @@ class ModelsPanel(QWidget):
             return None
         plugin = self.current_plugin()
         dataset = self.datasets.current_folder()
+        if not self._confirm_other_dataset(dataset):
+            return None
         settings = self.settings()
         try:
             split_settings(plugin, settings)  # refuse bad values here, in words, before a process starts

@@ -4,13 +4,18 @@ Gestures: click an empty cell to add a note (and hear it); click a note to
 select and hear it; drag a note to move it; drag its right edge to lengthen
 or shorten it; right-click or Delete removes it; Shift+click picks the bar
 to continue from. Every gesture is one undo step (QUndoStack). The melody is
-monophonic, as the event encoding is: overlapping notes are cut on commit.
+monophonic, as the event encoding is: a note moved onto others moves them
+aside (to the nearest free place) rather than cutting them away.
+
+A keyboard column on the left names the pitches (click a key to hear it). The
+view opens on the melody's pitch range and shows the whole phrase when it fits
+at a readable scale; otherwise it scrolls with the playhead.
 """
 from __future__ import annotations
 
 from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QKeySequence, QPainter, QPen, QUndoCommand, QUndoStack
-from PySide6.QtWidgets import QGraphicsRectItem, QGraphicsScene, QGraphicsView
+from PySide6.QtGui import QBrush, QColor, QKeySequence, QPainter, QPen, QTransform, QUndoCommand, QUndoStack
+from PySide6.QtWidgets import QGraphicsRectItem, QGraphicsScene, QGraphicsView, QWidget
 
 from studio.core.audio.events import (MAX_PITCH, MIN_PITCH, STEPS_PER_BAR, Note, events_to_notes, note_name,
                                       notes_to_events)
@@ -20,6 +25,9 @@ STEP_W = 14.0   # pixels per 16th step
 ROW_H = 9.0     # pixels per semitone
 EDGE = 5.0      # grab zone of a note's right edge, pixels
 BLACK_KEYS = {1, 3, 6, 8, 10}
+KEYS_W = 38     # the keyboard column, pixels
+MIN_FIT = 0.45  # narrowest horizontal scale that still shows the whole phrase (else: scroll)
+FOLLOW_AT = 1 / 3  # while scrolling, the playhead stays this far into the view
 #: grid colours by theme (dark?): background, black-key rows, octave line, octave label, bar line, beat line
 GRID_COLOURS = {False: ("#fbfbfb", "#eceff1", "#b0bec5", "#78909c", "#607d8b", "#cfd8dc"),
                 True: ("#1e1f22", "#27292d", "#4a5058", "#8f9aa3", "#7d8b96", "#34373c")}
@@ -28,6 +36,88 @@ GRID_COLOURS = {False: ("#fbfbfb", "#eceff1", "#b0bec5", "#78909c", "#607d8b", "
 def normalise(notes: list[Note], n_steps: int) -> list[Note]:
     """What will actually sound: monophonic, inside the melody, on the grid."""
     return events_to_notes(notes_to_events([n for n in notes if 0 <= n.start < n_steps], n_steps))
+
+
+def make_room(notes: list[Note], moved: Note, n_steps: int) -> list[Note]:
+    """``notes`` with ``moved`` placed: a note sounding before it is shortened to end where it starts;
+    notes starting under it move to the nearest free place (same length if it fits), never deleted."""
+    end = moved.start + moved.duration
+    kept, displaced = [], []
+    for n in notes:
+        if n == moved:
+            continue
+        if n.start + n.duration <= moved.start or n.start >= end:
+            kept.append(n)
+        elif n.start < moved.start:
+            kept.append(Note(n.pitch, n.start, moved.start - n.start))
+        else:
+            displaced.append(n)
+    kept.append(moved)
+    for n in sorted(displaced, key=lambda n: n.start):
+        busy = [False] * n_steps
+        for k in kept:
+            for t in range(max(k.start, 0), min(k.start + k.duration, n_steps)):
+                busy[t] = True
+        spot = _nearest_free(busy, n.start, n.duration)
+        if spot is not None:
+            kept.append(Note(n.pitch, *spot))
+    return sorted(kept, key=lambda n: n.start)
+
+
+def _nearest_free(busy: list[bool], want: int, duration: int) -> tuple[int, int] | None:
+    """(start, duration) of the free run closest to ``want``, as long as possible up to ``duration``."""
+    for length in range(duration, 0, -1):
+        best = None
+        for start in range(0, len(busy) - length + 1):
+            if not any(busy[start:start + length]):
+                if best is None or abs(start - want) < abs(best - want):
+                    best = start
+        if best is not None:
+            return best, length
+    return None
+
+
+class KeyboardColumn(QWidget):
+    """The piano keys beside the roll, scrolled with it: note names on the white keys, C's in bold."""
+
+    def __init__(self, roll: "PianoRoll"):
+        super().__init__(roll)
+        self.roll = roll
+        self.setToolTip("Pitches: click a key to hear it")
+
+    def pitch_at(self, y: float) -> int:
+        return self.roll.high - int(self.roll.mapToScene(0, int(y)).y() // ROW_H)
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt API
+        roll = self.roll
+        p = QPainter(self)
+        bg, _black_row, octave, _octave_text, _bar, _beat = roll._grid
+        p.fillRect(self.rect(), QColor(bg))
+        font = p.font()
+        font.setPixelSize(max(7, int(ROW_H)))
+        p.setFont(font)
+        dark = QColor(bg).lightness() < 128
+        for pitch in range(roll.low, roll.high + 1):
+            y = roll.mapFromScene(0, roll.y_of(pitch)).y()
+            if y + ROW_H < 0 or y > self.height():
+                continue
+            black = pitch % 12 in BLACK_KEYS
+            key = QColor("#30343a" if black else ("#d8dbe0" if dark else "#ffffff"))
+            p.fillRect(QRectF(0, y, self.width() - (12 if black else 0), ROW_H), key)
+            p.setPen(QPen(QColor(octave), 1))
+            p.drawLine(0, int(y + ROW_H), self.width(), int(y + ROW_H))
+            if not black:
+                font.setBold(pitch % 12 == 0)
+                p.setFont(font)
+                p.setPen(QColor("#20242a"))
+                p.drawText(QRectF(2, y - 1, self.width() - 4, ROW_H + 2),
+                           Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, note_name(pitch))
+        p.end()
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802 - Qt API
+        pitch = self.pitch_at(event.position().y())
+        if self.roll.low <= pitch <= self.roll.high:
+            self.roll.audition.emit(pitch)
 
 
 class SnapshotCommand(QUndoCommand):
@@ -70,6 +160,10 @@ class PianoRoll(QGraphicsView):
         self._playhead.setZValue(10)
         self._playhead.hide()
         self._grid = GRID_COLOURS[False]
+        self.keys = KeyboardColumn(self)
+        self.setViewportMargins(KEYS_W, 0, 0, 0)
+        self.fit_width = True  # the whole phrase in view when it fits at a readable scale
+        self._placed = False
         self._layout_scene()
         follow(self.apply_theme)  # light/dark grid: now and on every change
 
@@ -84,10 +178,56 @@ class PianoRoll(QGraphicsView):
     def set_range(self, low: int, high: int) -> None:
         self.low, self.high = low, high
         self._layout_scene()
+        self.keys.update()
 
     def set_length(self, n_steps: int) -> None:
         self.n_steps = max(STEPS_PER_BAR, int(n_steps))
         self._layout_scene()
+        self.fit()
+
+    def x_scale(self) -> float:
+        return self.transform().m11()
+
+    def fit(self) -> None:
+        """Show every bar when that keeps a readable note width; else keep the natural scale (scrolling)."""
+        room = self.viewport().width() - 2
+        want = room / (self.n_steps * STEP_W) if self.n_steps else 1.0
+        scale = min(1.0, want) if self.fit_width and want >= MIN_FIT else 1.0
+        if abs(scale - self.x_scale()) > 1e-6:
+            self.setTransform(QTransform.fromScale(scale, 1.0))
+
+    def show_pitches(self, low: int, high: int) -> None:
+        """Scroll so the pitches low..high are in view (centred when they fit)."""
+        mid = (self.y_of(low) + self.y_of(high) + ROW_H) / 2
+        bar = self.verticalScrollBar()
+        bar.setValue(int(mid - self.viewport().height() / 2))
+        self.keys.update()
+
+    def visible_pitches(self) -> tuple[int, int]:
+        """(lowest, highest) pitch wholly or partly in view."""
+        top = self.mapToScene(0, 0).y()
+        bottom = self.mapToScene(0, self.viewport().height() - 1).y()
+        return self.high - int(bottom // ROW_H), self.high - int(top // ROW_H)
+
+    def visible_steps(self) -> tuple[float, float]:
+        left = self.mapToScene(0, 0).x() / STEP_W
+        right = self.mapToScene(self.viewport().width() - 1, 0).x() / STEP_W
+        return left, right
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        cr = self.contentsRect()
+        self.keys.setGeometry(cr.x(), cr.y(), KEYS_W, self.viewport().height())
+        self.fit()
+        if not self._placed:  # first layout: around middle C, or on the melody
+            self._placed = True
+            pitches = [n.pitch for n in self.notes] or [60, 72]
+            self.show_pitches(min(pitches), max(pitches))
+
+    def scrollContentsBy(self, dx: int, dy: int) -> None:  # noqa: N802 - Qt API
+        super().scrollContentsBy(dx, dy)
+        if dy:
+            self.keys.update()
 
     def y_of(self, pitch: int) -> float:
         return (self.high - pitch) * ROW_H
@@ -112,6 +252,9 @@ class PianoRoll(QGraphicsView):
         if len(events) > self.n_steps:
             self.set_length(len(events))
         self.apply(events_to_notes(events, min_pitch), text)
+        if self.notes:  # open on the melody: its pitches in view, the whole phrase when it fits
+            self.fit()
+            self.show_pitches(min(n.pitch for n in self.notes), max(n.pitch for n in self.notes))
 
     def apply(self, notes: list[Note], text: str) -> None:
         after = normalise(notes, self.n_steps)
@@ -159,26 +302,27 @@ class PianoRoll(QGraphicsView):
         x = float(step) * STEP_W
         self._playhead.setPos(x, 0)
         self._playhead.show()
-        self.ensureVisible(x, self.mapToScene(self.viewport().rect().center()).y(), 1, 1, 60, 0)
+        bar = self.horizontalScrollBar()
+        if bar.maximum() > 0:  # scrolling: the view glides with the playhead (no page jumps)
+            bar.setValue(int(x * self.x_scale() - self.viewport().width() * FOLLOW_AT))
 
     # -- painting ------------------------------------------------------------
     def apply_theme(self, dark: bool) -> None:
         self._grid = GRID_COLOURS[dark]
         self.resetCachedContent()
         self.viewport().update()
+        self.keys.update()
 
     def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
         scene = self.sceneRect()
-        bg, black_row, octave, octave_text, bar_line, beat_line = self._grid
+        bg, black_row, octave, _octave_text, bar_line, beat_line = self._grid
         painter.fillRect(rect, QColor(bg))
         for pitch in range(self.low, self.high + 1):
             if pitch % 12 in BLACK_KEYS:
                 painter.fillRect(QRectF(0, self.y_of(pitch), scene.width(), ROW_H), QColor(black_row))
-            if pitch % 12 == 0:
+            if pitch % 12 == 0:  # octave lines; the names are on the keyboard column
                 painter.setPen(QPen(QColor(octave), 1))
                 painter.drawLine(0, self.y_of(pitch) + ROW_H, scene.width(), self.y_of(pitch) + ROW_H)
-                painter.setPen(QColor(octave_text))
-                painter.drawText(QRectF(2, self.y_of(pitch) - 1, 30, ROW_H + 2), f"C{pitch // 12 - 1}")
         for step in range(0, self.n_steps + 1):
             if step % STEPS_PER_BAR == 0:
                 painter.setPen(QPen(QColor(bar_line), 1.5))
@@ -244,6 +388,8 @@ class PianoRoll(QGraphicsView):
             return super().mouseReleaseEvent(event)
         mode, _, _, _, before = self._drag
         self._drag = None
+        if mode == "move" and self.selected is not None:  # notes under the moved one step aside
+            self.notes = make_room(self.notes, self.selected, self.n_steps)
         after = normalise(self.notes, self.n_steps)
         self.notes = list(before)
         text = {"add": "Add note", "move": "Move note", "resize": "Change note length"}[mode]

@@ -30,11 +30,13 @@ from studio.ui.run_watcher import MISSING, clean_reason, read_run_cached
 from studio.ui.theme import follow, readable
 
 log = logging.getLogger("studio.ui.runs")
-COLUMNS = ("Run", "Model", "Status", "Step", "Updated")
+COLUMNS = ("Run", "Model", "Status", "Dataset", "Step", "Updated")
+STATUS_COLUMN = COLUMNS.index("Status")
 STATUS_COLOURS = {RunStatus.FAILED: "#c0392b", RunStatus.DONE: "#1e8449", RunStatus.STOPPED: "#9a7d0a",
                   RunStatus.PAUSED: "#9a7d0a", RunStatus.RUNNING: "#1f618d", RunStatus.CREATED: "#555555",
                   MISSING: "#888888"}
 MAX_SIDE_BY_SIDE = 6
+MAX_COLUMN_PX = 260  # no column but the run's name grows wider (the table must not scroll sideways)
 
 
 def _key(path: Path) -> str:
@@ -61,7 +63,12 @@ class RunsPanel(QWidget):
         self.table.verticalHeader().setVisible(False)
         hdr = self.table.horizontalHeader()
         hdr.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        hdr.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        # the run's name takes what is left; a long failure reason is capped (elided, whole in its tooltip)
+        hdr.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        hdr.setMaximumSectionSize(MAX_COLUMN_PX)
+        hdr.setStretchLastSection(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.table.setWordWrap(False)  # one line a run: a wrapped name would be cut by the row height
         self.table.itemSelectionChanged.connect(self._on_selection)
         self.empty = QLabel("No runs yet: start one in Models, or open a run folder (also one trained "
                             "headless with `studio train`).")
@@ -170,14 +177,18 @@ class RunsPanel(QWidget):
         plugin = (run.get("plugin") or {}).get("id", "?")
         step, total = int(run.get("step", 0) or 0), run.get("max_steps")
         updated = run.get("updated")
+        data_path = (run.get("dataset") or {}).get("path") if isinstance(run.get("dataset"), dict) else None
         cells = (name, plugin, status + (f": {clean_reason(reason)}" if reason else ""),
+                 Path(str(data_path)).name if data_path else "",
                  f"{step:,}" + (f" / {int(total):,}" if total else ""),
                  time.strftime("%Y-%m-%d %H:%M", time.localtime(updated)) if updated else "")
         for c, text in enumerate(cells):
             item = self.table.item(r, c)
             item.setText(text)
             item.setToolTip(f"{path}\n{status}" + (f": {reason}" if reason else ""))
-        self.table.item(r, 2).setForeground(QBrush(readable(STATUS_COLOURS.get(status, "#000000"))))
+        self.table.item(r, STATUS_COLUMN).setForeground(QBrush(readable(STATUS_COLOURS.get(status, "#000000"))))
+        if data_path:
+            self.table.item(r, COLUMNS.index("Dataset")).setToolTip(f"Trained on {data_path}")
         self.table.item(r, 0).setData(Qt.ItemDataRole.UserRole, str(path))
 
     def _project_ref(self, path: Path) -> str | None:

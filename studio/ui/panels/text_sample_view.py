@@ -1,11 +1,24 @@
-"""One generated sample in the Text panel: a read-only view with the prime in bold colour, plus Copy/Save."""
+"""The Text panel's samples: each a read-only view with the prime in bold colour, plus Copy/Save;
+``SampleColumns`` shows the first n side by side (stacked when the dock is too narrow for them) and
+puts streamed text into them on a clock."""
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QElapsedTimer, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QTextCharFormat, QTextCursor
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTextEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSplitter, QTextEdit, QToolButton, QVBoxLayout, QWidget
 
 PRIME_COLOUR = QColor("#2a6fdb")
+#: streamed text reaches the views at most once per this many ms (~30 Hz): text that arrives
+#: sooner, or piles up while the window is busy, goes in together, one insert (and relayout) per view
+PAINT_MS = 33
+
+
+def _small_button(text: str, tip: str) -> QToolButton:
+    b = QToolButton()  # as wide as its text (a push button is at least 80 px): the title keeps the room
+    b.setText(text)
+    b.setToolTip(tip)
+    b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+    return b
 
 
 class SampleView(QWidget):
@@ -20,11 +33,10 @@ class SampleView(QWidget):
         self.prime = ""
         self.generated = ""
         self.title = QLabel()
-        self.copy_button = QPushButton("Copy")
-        self.copy_button.setToolTip("Copy this sample (prime and continuation) to the clipboard")
+        self.title.setWordWrap(True)  # "Sample 1 · seed 7" wraps in a narrow column instead of being cut
+        self.copy_button = _small_button("Copy", "Copy this sample (prime and continuation) to the clipboard")
         self.copy_button.clicked.connect(self.copy)
-        self.save_button = QPushButton("Save…")
-        self.save_button.setToolTip("Save this sample as a .txt file with its generation settings")
+        self.save_button = _small_button("Save…", "Save this sample as a .txt file with its generation settings")
         self.save_button.clicked.connect(lambda: self.save_requested.emit(self.index))
         self.view = QTextEdit(readOnly=True)
         self.view.setAcceptRichText(False)
@@ -83,3 +95,68 @@ class SampleView(QWidget):
         has = bool(self.text())
         self.copy_button.setEnabled(has)
         self.save_button.setEnabled(bool(self.generated))
+
+
+class SampleColumns(QSplitter):
+    """The first ``count`` sample views, side by side when the width allows, else one under another;
+    streamed text is buffered and written into the views at most every ``PAINT_MS``."""
+
+    save_requested = Signal(int)  # sample index
+    flushed = Signal()            # the views were just written (the panel shows its progress with them)
+
+    def __init__(self, n: int, parent=None):
+        super().__init__(Qt.Orientation.Horizontal, parent)
+        self.views = [SampleView(i) for i in range(n)]
+        for v in self.views:
+            v.save_requested.connect(self.save_requested)
+            self.addWidget(v)
+        self.count = 1
+        self._pending: dict[int, list[str]] = {}         # sample index -> chunks not shown yet
+        self._paint = QTimer(self, singleShot=True)
+        self._paint.timeout.connect(self.flush)
+        self._painted = QElapsedTimer()                  # since the views were last written
+        self._painted.start()
+
+    def show_count(self, count: int) -> None:
+        self.count = count
+        for i, v in enumerate(self.views):
+            v.setVisible(i < count)
+        self._orient(self.width())
+
+    def _orient(self, width: int) -> None:
+        need = self.count * self.views[0].minimumSizeHint().width() + (self.count - 1) * self.handleWidth()
+        self.setOrientation(Qt.Orientation.Horizontal if width >= need else Qt.Orientation.Vertical)
+
+    def minimumSizeHint(self):
+        hint = super().minimumSizeHint()
+        hint.setWidth(self.views[0].minimumSizeHint().width())  # one column: stacked when narrow
+        return hint
+
+    def resizeEvent(self, event) -> None:
+        self._orient(event.size().width())
+        super().resizeEvent(event)
+
+    def start(self, prime: str, seed: int) -> None:
+        self._pending = {}
+        for i, v in enumerate(self.views[:self.count]):
+            v.start(prime, seed + i)
+
+    def add(self, texts: list) -> None:
+        """New characters per sample; written at once if the last write was long enough ago, else soon."""
+        for index, text in enumerate(texts[:len(self.views)]):
+            if text:
+                self._pending.setdefault(index, []).append(text)
+        wait = PAINT_MS - self._painted.elapsed()
+        if wait <= 0:  # shown at once, so the usual batch costs no second wake-up of this thread
+            self.flush()
+        elif not self._paint.isActive():
+            self._paint.start(wait)
+
+    def flush(self) -> None:
+        """Put the text that arrived since the views were last written into them, one insert per view."""
+        self._paint.stop()
+        self._painted.restart()
+        pending, self._pending = self._pending, {}
+        for index, parts in pending.items():
+            self.views[index].append("".join(parts))
+        self.flushed.emit()

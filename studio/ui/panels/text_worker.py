@@ -15,11 +15,13 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from PySide6.QtCore import Signal
 
-from studio.core.session import NotATextModel, TokenStream
+from studio.core.session import TokenStream
 from studio.ui.background_jobs import BackgroundJobs
+from studio.ui.model_loader import ModelLoadError, open_session
 
 log = logging.getLogger(__name__)
 FLUSH_SECONDS = 0.04
@@ -52,6 +54,7 @@ class TextJobs(BackgroundJobs):
     score_failed = Signal(str)
     model_loaded = Signal(int, object, object, str, object)  # token, model, plugin, description, source
     model_failed = Signal(int, str)     # token, message
+    session_loaded = Signal(int, object)  # token, studio.core.session.ModelSession (before model_loaded)
 
     thread_name = "text-job"
 
@@ -144,25 +147,15 @@ class TextJobs(BackgroundJobs):
         self._start(self._load, run_dir, checkpoint, token)
 
     def _load(self, run_dir: str, checkpoint: str | None, token: int) -> None:
+        # opened through the session layer: what the plugin declares decides (a text model with
+        # "continue"), and the run, checkpoint and its hash (computed here, off the UI thread) are the
+        # recipe of every saved sample
         try:
-            from studio.core.training.checkpoints import load_model
-        except ImportError as exc:
-            return self.model_failed, token, f"cannot open runs yet: {exc}"
-        try:
-            model, plugin, info = load_model(run_dir, checkpoint=checkpoint)
-        except Exception as exc:  # noqa: BLE001 - a broken run must not break the panel
-            return self.model_failed, token, f"{run_dir}: {exc}"
-        try:  # what the plugin declares decides, not what the model happens to have
-            TokenStream.for_model(model, plugin)
-        except NotATextModel as exc:
-            return self.model_failed, token, (f"{run_dir}: {exc}; pick a run of a text model "
-                                              "(char-rnn, tiny-gpt or a text plugin)")
-        step = getattr(info, "step", None) or (getattr(info, "sidecar", {}) or {}).get("step", "?")
-        source = None
-        try:  # the run and checkpoint (with its hash, computed here off the UI thread) for saved samples' recipes
-            from studio.core.export.generate import run_source
-            source = run_source(run_dir, plugin, info)
-        except (OSError, ValueError) as exc:
-            log.warning("text panel: cannot describe %s for saved samples: %s", run_dir, exc)
-        name = f"{plugin.name} · {run_dir.rstrip('/').split('/')[-1]} · step {step}"
-        return self.model_loaded, token, model, plugin, name, source
+            session = open_session(run_dir, checkpoint, modality="text", adapter="text")
+        except ModelLoadError as exc:
+            return self.model_failed, token, str(exc)
+        self.session_loaded.emit(token, session)
+        origin = session.origin
+        step = origin.checkpoint_step if origin.checkpoint_step is not None else "?"
+        name = f"{session.plugin.name} · {Path(run_dir).name} · step {step}"
+        return self.model_loaded, token, session.model, session.plugin, name, origin.recipe_source(session.plugin)

@@ -99,6 +99,11 @@ class PluginCombo(QComboBox):
         else:
             self.setCurrentIndex(-1)
 
+    def ids(self) -> list[str]:
+        """Every listed plugin id, in the list's order."""
+        model = self.model()
+        return [model.item(i).data() for i in range(model.rowCount())]
+
     def current_id(self) -> str | None:
         i = self.currentIndex()
         if i < 0:

@@ -142,7 +142,7 @@ class TrainingProcesses(QObject):
 
 def training_processes(ctx) -> TrainingProcesses:
     """The window's one registry of child trainers (created on first use, parented to the context)."""
-    reg = getattr(ctx, "training_processes", None)
+    reg = ctx.training_processes
     if reg is None:
         reg = TrainingProcesses(ctx)
         ctx.training_processes = reg

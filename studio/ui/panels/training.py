@@ -7,6 +7,7 @@ steps per second (or a crashed one) never stalls the window.
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
@@ -17,6 +18,7 @@ from studio.core.training.events import FINISHED_STATES, LIVE_STATES, STARTABLE_
 from studio.core.training.process import STARTING
 from studio.core.training.run_folder import RunFolderError
 from studio.ui.config_form import LogSpinBox
+from studio.ui.panels.train_eta import EtaSmoother, format_eta
 from studio.ui.panels.train_preview import SamplePreview
 from studio.ui.panels.train_processes import training_processes
 from studio.ui import theme
@@ -36,6 +38,12 @@ def format_duration(seconds: float | None) -> str:
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
 
 
+def dataset_line(run: dict) -> str:
+    """'Dataset: my-drawings-images' from run.json (the full path is in the label's tooltip)."""
+    path = (run.get("dataset") or {}).get("path") if isinstance(run.get("dataset"), dict) else None
+    return f"Dataset: {Path(str(path)).name}" if path else ""
+
+
 class TrainingPanel(QWidget):
     def __init__(self, ctx, parent=None):
         super().__init__(parent)
@@ -48,11 +56,15 @@ class TrainingPanel(QWidget):
         self.watcher.preview_added.connect(self._on_preview)
         self.watcher.metrics_added.connect(self._on_metrics)
         self.latest: dict[str, float] = {}
+        self.eta = EtaSmoother()  # a steady time left, a range while uncertain
         self._pending = ""  # "Pausing…" etc. until the trainer confirms
 
         self.title = QLabel("<b>No run selected</b>")
         self.title.setToolTip("The run this panel follows")
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.dataset = QLabel("")
+        self.dataset.setWordWrap(True)
+        self.dataset.setToolTip("The dataset this run trains on")
         self.status = QLabel("Start a run from Models, or open one in Runs.")
         self.status.setWordWrap(True)
         self.status.setToolTip("What the trainer is doing; when a run failed or stopped, why")
@@ -87,6 +99,7 @@ class TrainingPanel(QWidget):
         self.preview = SamplePreview(self)
         lay = QVBoxLayout(self)
         lay.addWidget(self.title)
+        lay.addWidget(self.dataset)
         lay.addWidget(self.status)
         lay.addWidget(self.progress)
         lay.addWidget(self.stats)
@@ -115,6 +128,8 @@ class TrainingPanel(QWidget):
             return  # already following it (run_started and run_selected both arrive)
         self.run_dir = run_dir
         self.latest, self._pending, self.state = {}, "", None
+        self.eta.reset()
+        self.dataset.setText("")
         self.preview.clear()
         self.figures.setText("")
         self.watcher.follow(run_dir, self.procs.get(run_dir) if run_dir else None)
@@ -133,6 +148,8 @@ class TrainingPanel(QWidget):
         device = run.get("device_name") or run.get("device") or ""
         self.title.setText(f"<b>{st.name}</b> — {plugin}" + (f" on {device}" if device else ""))
         self.title.setToolTip(str(st.run_dir))
+        self.dataset.setText(dataset_line(run))
+        self.dataset.setToolTip(f"Trains on {(run.get('dataset') or {}).get('path', '')}")
         if self._pending and self._pending_done(st):
             self._pending = ""
         text = self._pending or describe_state(st)
@@ -148,12 +165,16 @@ class TrainingPanel(QWidget):
             self.progress.setValue(int(st.step))
             self.progress.setFormat(f"step {st.step:,}")
         parts = []
-        if st.live:
-            parts.append(f"{st.steps_per_s:,.1f} steps/s")
-            parts.append(f"ETA {format_duration(st.eta_s)}")
+        if st.live and st.state == RunStatus.RUNNING:
+            eta = self.eta.update(time.monotonic(), int(st.step), int(st.max_steps or 0) or None)
+            parts.append(f"{(eta.steps_per_s if eta else st.steps_per_s):,.1f} steps/s")
+            parts.append(format_eta(eta, format_duration) if eta else
+                         f"ETA {format_duration(st.eta_s)}" if st.eta_s is not None else "")
+        elif st.live:
+            self.eta.pause()
         if st.lr is not None:
             parts.append(f"lr {st.lr:.4g}")
-        self.stats.setText(" · ".join(parts))
+        self.stats.setText(" · ".join(p for p in parts if p))
         self._update_buttons()
 
     def _pending_done(self, st: RunState) -> bool:

@@ -1,7 +1,7 @@
-"""Retrain the small demo models that ship in ``resources/demo/runs/`` (``make demo-models``).
+"""Retrain the small demo models that ship in ``studio/resources/demo/runs/`` (``make demo-models``).
 
-    python resources/demo/train_demo_models.py             # all four, about 3 hours on one CPU core
-    python resources/demo/train_demo_models.py --only shapes-vae --scale 0.1   # a quick check
+    python studio/resources/demo/train_demo_models.py             # all four, about 3 hours on one CPU core
+    python studio/resources/demo/train_demo_models.py --only shapes-vae --scale 0.1   # a quick check
 
 Each model is trained by the studio's own engine on the studio's own demo data
 (``studio.core.datasets.import_demo``: procedurally drawn shapes, Essen folk
@@ -23,14 +23,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[1]
+ROOT = HERE.parents[2]
 if str(ROOT) not in sys.path:  # run as a plain script from a checkout
     sys.path.insert(0, str(ROOT))
 
 
 @dataclass
 class DemoModel:
-    name: str          # run folder name under resources/demo/runs/
+    name: str          # run folder name under studio/resources/demo/runs/
     label: str         # what the project shows
     plugin: str
     modality: str      # demo source: image | melody | text
