@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("studio.cli.eval_cmd", "held-out loss in the model's natural unit"),
     "export-onnx": ("studio.cli.onnx_cmd", "export a run's generating model to ONNX"),
     "runs": ("studio.cli.runs_cmd", "export a run's metrics as a wide CSV or TensorBoard event files"),
+    "verify": ("studio.cli.verify_cmd", "check a file's Content Credentials: valid, tampered or none"),
 }
 
 

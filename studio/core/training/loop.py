@@ -35,6 +35,7 @@ from studio.core.training.events import (CheckpointEvent, EndEvent, EventKind, L
                                          error_event)
 from studio.core.training.metrics import MetricsWriter
 from studio.core.training.optim import NonFiniteError
+from studio.core.training.originality_watch import OriginalityWatch
 from studio.core.training.resume import write_checkpoint
 from studio.core.training.samples import save_preview
 from studio.core.training.schedules import factor_for
@@ -66,6 +67,8 @@ class TrainingLoop:
         self.last_ckpt_time = time.monotonic()
         self.bad_validations = 0
         self.preview_failures = 0
+        self.originality: OriginalityWatch | None = None  # built at the first preview
+        self.copy_warned = False
         self.last_preview: tuple[int, float] | None = None  # (step, active seconds) of the newest preview
         self.val_disabled = False
         self.t0 = time.monotonic()
@@ -386,6 +389,18 @@ class TrainingLoop:
         rel = str(Path(path).relative_to(s.run.path))
         self.writer.add_preview(step, kind, rel)
         self.emit(SampleEvent(event=EventKind.SAMPLE, step=step, kind=kind, path=str(path)))
+        self._check_originality(step, sample)
+
+    def _check_originality(self, step: int, sample) -> None:
+        """Is the model starting to copy the training data? Figures into the metrics, a warning once."""
+        if self.originality is None:
+            self.originality = OriginalityWatch(self.s.data)
+        figures, warning = self.originality.check(sample)
+        if figures:
+            self.writer.log(step, figures)
+        if warning and not self.copy_warned:
+            self.copy_warned = True
+            self.warn(f"step {step}: {warning}")
 
     def _checkpoint(self) -> None:
         s = self.s

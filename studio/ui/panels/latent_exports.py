@@ -123,6 +123,9 @@ class GridExporter(QObject):
             self.message.emit("Click a cell to select it first")
             return None
         prov = self.provenance(kind="cell", vector=[float(x) for x in sel[2]])
+        match = closest_training_item(self.model, hit[1])
+        if match is not None:  # the recipe says how close the exported cell is to the user's own data
+            prov["originality"] = match.recipe_entry()
         if self.model.modality == "melody":
             wav = Path(target).suffix.lower() == ".wav"
             writer = write_melody_walk_wav if wav else write_melody_walk_midi
@@ -170,3 +173,13 @@ class GridExporter(QObject):
             self.done.emit(str(out))
 
         threading.Thread(target=job, name="latent-export", daemon=True).start()
+
+
+def closest_training_item(model, raw):
+    """The ``Match`` of one decoded cell against the run's training items, or None (no dataset)."""
+    index = getattr(model, "originality", None)
+    if index is None or raw is None:
+        return None
+    import torch
+    sample = torch.as_tensor(np.asarray(raw))
+    return index.closest(sample.reshape(-1) if index.kind == "melody" else sample)

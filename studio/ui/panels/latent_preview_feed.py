@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from studio.ui.panels.latent_exports import closest_training_item
+
 HOVER_MS = 150
 
 
@@ -22,6 +24,7 @@ class PreviewFeed(QObject):
         self.preview, self.directions = tabs.preview, tabs.directions
         self.model = None           # the LoadedModel being explored
         self.restored: dict | None = None
+        self.last_match = None      # studio.core.originality.Match of the sample shown large
         self._pending = None        # (vector, seed, caption) of a restore waiting for its model
         self._edit_token = 0
         self._restore_token = 0
@@ -120,6 +123,15 @@ class PreviewFeed(QObject):
                 self.player.play_melody(np.asarray(raw).reshape(1, -1))
         else:
             self.preview.show_tile(tile, caption)
+        self._check_originality(raw)
+
+    def _check_originality(self, raw) -> None:
+        """Under the preview: the closest training item and how similar it is (amber for a near copy)."""
+        self.last_match = closest_training_item(self.model, raw)
+        if self.last_match is None:
+            self.preview.set_note("")
+            return
+        self.preview.set_note(self.last_match.describe(self.model.originality.kind), self.last_match.copy)
 
     def _on_decoded(self, tag, token, keys, tiles, raw) -> None:
         if tag != "preview":

@@ -25,6 +25,7 @@ class LatentPreview(QWidget):
         self._frames: list[np.ndarray] = []
         self._frame = 0
         self.caption = ""
+        self.note, self._note_warns = "", False   # "closest training image: …, similarity 0.93"
         self._timer = QTimer(self)
         self._timer.timeout.connect(self._next_frame)
         self.setMinimumSize(160, 140)
@@ -41,6 +42,12 @@ class LatentPreview(QWidget):
     def show_melody(self, events: np.ndarray, caption: str = "") -> None:
         self.show_tile(melody_tiles(np.asarray(events).reshape(1, -1), tile=(144, 288))[0], caption)
 
+    def set_note(self, text: str, warn: bool = False) -> None:
+        """A second line under the caption (the originality check); ``warn`` shows it in amber."""
+        self.note, self._note_warns = text, warn
+        self.setToolTip(text or "Large preview of the cell under the mouse, the selected cell, or a playing walk")
+        self.update()
+
     def set_playhead(self, fraction: float | None) -> None:
         self._playhead = fraction
         self.update()
@@ -48,6 +55,7 @@ class LatentPreview(QWidget):
     def play_frames(self, frames: list[np.ndarray], fps: float = 12.0, caption: str = "") -> None:
         self.stop()
         self._frames, self._frame, self.caption = list(frames), 0, caption
+        self.note = ""  # a walk has no single closest training item
         if self._frames:
             self._img = qimage_from_rgb(self._frames[0])
             self._timer.start(max(10, int(1000 / fps)))
@@ -80,7 +88,7 @@ class LatentPreview(QWidget):
                        "Hover over a cell to see it large\n(or hear it, for melodies)")
             p.end()
             return
-        area = self.rect().adjusted(6, 6, -6, -22)
+        area = self.rect().adjusted(6, 6, -6, -40 if self.note else -22)
         s = min(area.width() / self._img.width(), area.height() / self._img.height())
         w, h = self._img.width() * s, self._img.height() * s
         target = QRectF(area.x() + (area.width() - w) / 2, area.y() + (area.height() - h) / 2, w, h)
@@ -91,8 +99,11 @@ class LatentPreview(QWidget):
             p.setPen(QPen(QColor(255, 210, 60), 2))
             p.drawLine(int(x), int(target.top()), int(x), int(target.bottom()))
         p.setPen(QColor(200, 200, 210))
-        p.drawText(self.rect().adjusted(6, 0, -6, -4), Qt.AlignmentFlag.AlignBottom | Qt.AlignmentFlag.AlignHCenter,
-                   self.caption)
+        bottom = Qt.AlignmentFlag.AlignBottom | Qt.AlignmentFlag.AlignHCenter
+        p.drawText(self.rect().adjusted(6, 0, -6, -22 if self.note else -4), bottom, self.caption)
+        if self.note:
+            p.setPen(QColor(240, 180, 60) if self._note_warns else QColor(150, 170, 190))
+            p.drawText(self.rect().adjusted(6, 0, -6, -4), bottom, self.note)
         p.end()
 
 

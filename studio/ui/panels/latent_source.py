@@ -33,6 +33,7 @@ class LoadedModel:
     min_pitch: int = 36
     learned: Any = None             # latents where the model's samples live (the default plane)
     learned_note: str = ""          # where they came from, for the status line
+    originality: Any = None         # studio.core.originality.TrainingIndex of the run's training items, or None
 
     @property
     def latent_dim(self) -> int:
@@ -57,17 +58,37 @@ def latest_checkpoint_path(run_dir: str) -> str:
     return str(info.path) if info is not None else ""
 
 
-def _encode_dataset(latent, run_dir: str) -> tuple[np.ndarray | None, str]:
+def _run_dataset(run_dir: str):
+    """The run's training data, or (None, why not)."""
+    try:
+        from studio.core.datasets import load_dataset
+        from studio.core.training.run_folder import read_run
+        return load_dataset(read_run(run_dir)["dataset"]["path"]), ""
+    except Exception as exc:  # noqa: BLE001 - the grid works without its dataset (moved, deleted)
+        return None, str(exc)
+
+
+def _training_index(data):
+    """The originality index of the training items ("closest training image: …"), or None."""
+    if data is None or data.spec.modality != "image":  # melodies: the Melody panel checks copies by figures
+        return None
+    try:
+        from studio.core.originality import index_for_dataset
+        return index_for_dataset(data)
+    except (ValueError, RuntimeError) as exc:  # fewer than 2 items, text data
+        log.info("no originality check: %s", exc)
+        return None
+
+
+def _encode_dataset(latent, data, why: str = "") -> tuple[np.ndarray | None, str]:
     """Latent means of up to PCA_SAMPLES training items, when the plugin declares "encode" and the data is there."""
     if not latent.can_encode:
         return None, "this model cannot encode, so the directions are random"
+    if data is None:
+        return None, f"no PCA directions ({why}); the directions are random"
     try:
         import torch
 
-        from studio.core.datasets import load_dataset
-        from studio.core.training.run_folder import read_run
-        run = read_run(run_dir)
-        data = load_dataset(run["dataset"]["path"])
         batch = data.random_batch("train", min(PCA_SAMPLES, data.size("train")), generator=torch.Generator().manual_seed(0))
         return latent.encode(batch), ""
     except Exception as exc:  # noqa: BLE001 - PCA is a bonus; random directions still work
@@ -113,6 +134,9 @@ class ModelLoader(SessionLoader):
     def _from_run(self, run_dir: str, backend: str, keep_view: bool, checkpoint: str | None = None) -> LoadedModel:
         session = open_session(run_dir, checkpoint, adapter="latent",
                                hint="the latent grid needs a model with a latent space: pick a run of a VAE or GAN")
-        codes, note = _encode_dataset(session.latent, session.origin.run_dir)
-        return self._build(session.model, session.plugin.id, run_dir, session.origin.checkpoint_path, backend, codes,
-                           keep_view, note, latent=session.latent)
+        data, why = _run_dataset(session.origin.run_dir)
+        codes, note = _encode_dataset(session.latent, data, why)
+        loaded = self._build(session.model, session.plugin.id, run_dir, session.origin.checkpoint_path, backend, codes,
+                             keep_view, note, latent=session.latent)
+        loaded.originality = _training_index(data)
+        return loaded

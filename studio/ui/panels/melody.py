@@ -23,6 +23,7 @@ from studio.core.audio.instruments import program_name
 from studio.core.audio.render import Rendering, render_melody, render_melody_notes
 from studio.core.audio.synth import step_seconds
 from studio.ui.panels.generation_panel import GenerationPanel
+from studio.ui.panels.melody_copies import batch_note, mark_variation
 from studio.ui.panels.melody_controls import GenerateBox, build_roll_column, build_side_column, build_status_labels
 from studio.ui.panels.melody_export import melody_recipe, restore_melody, write_melody
 from studio.ui.panels.melody_generation import GenerationRequest, MelodyJobs, describe_capabilities
@@ -59,6 +60,8 @@ class MelodyPanel(GenerationPanel):
         self.jobs.failed.connect(self._on_generation_failed)
         self.jobs.model_loaded.connect(self._on_model_loaded)
         self.jobs.model_failed.connect(self._on_model_failed)
+        self.copy_index = None                 # the loaded run's training tunes, for the copy check
+        self.jobs.copies_ready.connect(self._on_copies_ready)
         self._start_following()
         self._audio_state()
         self._sync()
@@ -123,6 +126,10 @@ class MelodyPanel(GenerationPanel):
         self.checkpoint_step = step
         self.model_label.setToolTip(f"{(source or {}).get('checkpoint_path') or name}: the model that writes "
                                     "variations (select another melody run to change it)")
+
+    def _on_copies_ready(self, token: int, index) -> None:
+        if self.loader.is_current(token):
+            self.copy_index = index
 
     def _on_model_failed(self, token: int, msg: str) -> None:
         if self.loader.is_current(token):
@@ -226,6 +233,7 @@ class MelodyPanel(GenerationPanel):
         item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
         item.setCheckState(Qt.CheckState.Unchecked)
         item.setToolTip("Click to load and hear it; tick to keep it")
+        mark_variation(item, self.copy_index, list(events))
         self.var_list.addItem(item)
         if n == 1 or self.var_list.count() == 1:
             self.var_list.setCurrentItem(item)
@@ -235,6 +243,11 @@ class MelodyPanel(GenerationPanel):
     def _on_generation_done(self, cancelled: bool) -> None:
         self.jobs.wait(1.0)  # the job's last act was this signal: let its thread end so the buttons see it idle
         self.ctx.status_message.emit("Generation cancelled" if cancelled else "Variations ready")
+        batch = [self.var_list.item(i).data(Qt.ItemDataRole.UserRole)[0] for i in range(self.var_list.count())]
+        text, warns = batch_note(self.copy_index, batch)
+        self.copy_note.setText(text)
+        self.copy_note.setStyleSheet("color: #b9770e; font-weight: bold;" if warns
+                                     else "color: palette(placeholder-text);")
         self._sync()
 
     def _on_generation_failed(self, msg: str) -> None:

@@ -153,12 +153,17 @@ def build_variations(p: GenerationPanel) -> QWidget:
         b.setMinimumWidth(b.fontMetrics().horizontalAdvance(b.text()) + 24)  # never elided
         b.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)  # share the column's width
         export.addWidget(b)
+    p.copy_note = QLabel()
+    p.copy_note.setWordWrap(True)
+    p.copy_note.setToolTip("Each batch of variations is compared with the run's training tunes: how many of "
+                           "its 8-note figures come from them (a warning when the model copies)")
     box = QWidget()
     lay = QVBoxLayout(box)
     lay.setContentsMargins(0, 0, 0, 0)
     lay.addWidget(QLabel("Variations"))
     lay.addWidget(p.empty_vars)
     lay.addWidget(p.var_list, 1)
+    lay.addWidget(p.copy_note)
     lay.addLayout(export)
     return box
 

@@ -89,14 +89,40 @@ class SamplePreview(QWidget):
             self.stack.addWidget(w)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
+        self.originality = QLabel()
+        self.originality.setWordWrap(True)
+        self.originality.setToolTip("Each preview is compared with the training data (features, not raw pixels): "
+                                    "how close the samples are to their closest training item, and how many "
+                                    "are near copies. The Loss panel draws these figures over time.")
         lay.addWidget(self.caption)
         lay.addWidget(self.stack, 1)
+        lay.addWidget(self.originality)
         self.step: int | None = None
         self.path: Path | None = None
         self.clear()
 
+    def show_originality(self, latest: dict[str, float]) -> None:
+        """The originality line under the samples, from the run's newest ``originality/*`` metrics."""
+        rate, limit = latest.get("originality/copy_rate"), latest.get("originality/copy_limit")
+        if rate is None:
+            self.originality.setText("")
+            return
+        similarity = latest.get("originality/similarity")
+        if similarity is not None:
+            text = (f"Originality: closest training picture similarity {similarity:.2f} (median); "
+                    f"{rate:.0%} of the samples are near copies")
+        else:
+            text = f"Originality: {rate:.0%} of the samples' 8-note figures come from the training tunes"
+        copying = limit is not None and rate > limit
+        if copying:
+            text += (f" (over {limit:.0%}): the model starts to copy your data. Stop earlier, add more data, "
+                     "or raise the augmentation.")
+        self.originality.setText(text)
+        self.originality.setStyleSheet("color: #b9770e; font-weight: bold;" if copying else "")
+
     def clear(self, message: str | None = None) -> None:
         self.step, self.path = None, None
+        self.originality.setText("")
         self.caption.setText("")
         self.empty.setText(message or self.empty_text)
         self.stack.setCurrentWidget(self.empty)

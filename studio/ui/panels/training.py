@@ -188,8 +188,10 @@ class TrainingPanel(QWidget):
         for _step, _t, name, value in update.rows[-200:]:
             if value is not None and name not in ("steps_per_s",):
                 self.latest[name] = value
-        shown = [f"{k} {v:.4g}" for k, v in sorted(self.latest.items()) if k != "lr"]
+        shown = [f"{k} {v:.4g}" for k, v in sorted(self.latest.items())
+                 if k != "lr" and not k.startswith("originality/")]
         self.figures.setText("   ".join(shown))
+        self.preview.show_originality(self.latest)
 
     def _on_preview(self, step: int, kind: str, path: str) -> None:
         self.preview.show_file(step, kind, path)

@@ -52,3 +52,37 @@ def test_a_stopped_run_leaves_a_sample_sheet_of_where_it_stopped(tmp_path, image
     assert res.status == "stopped"
     assert previews(run) == [5, res.step]
     assert json.loads((run / "run.json").read_text())["status"] == "stopped"
+
+
+def metric_rows(run, prefix):
+    with sqlite3.connect(run / "metrics.sqlite") as con:
+        return con.execute("SELECT step, name, value FROM metrics WHERE name LIKE ? ORDER BY step",
+                           (prefix + "%",)).fetchall()
+
+
+def test_each_preview_is_checked_against_the_training_pictures(tmp_path, image_ds, toys):
+    run = tmp_path / "run"
+    res = train("toy-image", image_ds, run, steps=10, settings={**FAST, "sample_every": 5, "sample_seconds": 0.0})
+    assert res.ok
+    rows = metric_rows(run, "originality/")
+    names = {name for _s, name, _v in rows}
+    assert names == {"originality/similarity", "originality/copy_rate", "originality/copy_limit"}
+    assert sorted({s for s, _n, _v in rows}) == previews(run)  # one check per preview
+    assert all(0.0 <= v <= 1.0 for _s, n, v in rows if n == "originality/copy_rate")
+
+
+def test_a_model_that_returns_its_training_pictures_is_warned_about(image_ds):
+    """The watch the loop runs, fed the training pictures themselves: every sample is a near copy."""
+    import torch
+
+    from studio.core.datasets import load_dataset
+    from studio.core.training.originality_watch import COPY_RATE, OriginalityWatch
+
+    data = load_dataset(image_ds)
+    copies = torch.cat(list(data.iter_batches("train", 256)))[:8]
+    figures, warning = OriginalityWatch(data).check(copies)
+    assert figures[COPY_RATE] == 1.0
+    assert warning is not None and "starts to copy" in warning
+    fresh = torch.rand_like(copies)
+    figures, warning = OriginalityWatch(data).check(fresh)
+    assert figures[COPY_RATE] < 0.2 and warning is None
