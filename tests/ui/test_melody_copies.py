@@ -67,3 +67,24 @@ def test_variations_that_copy_the_training_tunes_are_marked(qtbot, panel, melody
     generate(qtbot, panel, n=2)  # the same seed: the same two melodies, now found in the "training tunes"
     assert all(panel.var_list.item(i).text().endswith("100% copied") for i in range(2))
     assert "starts to copy" in panel.copy_note.text() and "bold" in panel.copy_note.styleSheet()
+
+
+def test_a_jig_collection_keeps_its_6_8_in_the_roll_the_lengths_and_the_midi(qtbot, panel, tmp_path):
+    import mido
+
+    panel.set_meter("6/8")
+    roll = panel.roll
+    assert (roll.bar_steps, roll.beat_steps) == (12, 6)  # two dotted-quarter beats a bar
+    assert panel.bars.suffix() == " bars of 6/8"
+    panel.bars.setValue(2)
+    panel.variations.setValue(1)
+    generate(qtbot, panel, n=1)
+    events = panel.var_list.item(0).data(Qt.ItemDataRole.UserRole)[0]
+    assert len(events) == 24 and "· 2 bars" in panel.var_list.item(0).text()
+    roll.select_bar(1)
+    from studio.ui.panels.piano_roll import STEP_W
+    rect = roll._bar_item.rect()
+    assert (rect.x(), rect.width()) == (12 * STEP_W, 12 * STEP_W)  # the second bar: steps 12-23
+    out = panel.export(tmp_path / "jig.mid")
+    sigs = [m for m in mido.MidiFile(str(out)).tracks[0] if m.type == "time_signature"]
+    assert [(m.numerator, m.denominator) for m in sigs] == [(6, 8)]

@@ -16,7 +16,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QListWidgetItem, QMessageBox, QVBoxLayout
 
-from studio.core.audio.events import MAX_PITCH, MIN_PITCH, STEPS_PER_BAR, Note
+from studio.core.audio.events import MAX_PITCH, MIN_PITCH, Note, steps_per_bar
 from studio.core.audio.midi import MidiError, read_midi
 from studio.core.audio.playback import MelodyPlayer
 from studio.core.audio.instruments import program_name
@@ -61,7 +61,9 @@ class MelodyPanel(GenerationPanel):
         self.jobs.model_loaded.connect(self._on_model_loaded)
         self.jobs.model_failed.connect(self._on_model_failed)
         self.copy_index = None                 # the loaded run's training tunes, for the copy check
-        self.jobs.copies_ready.connect(self._on_copies_ready)
+        self.time_signature: str | None = None  # their meter (bars in the roll, MIDI export); None: 4/4
+        self.key: str | None = None
+        self.jobs.tunes_ready.connect(self._on_tunes_ready)
         self._start_following()
         self._audio_state()
         self._sync()
@@ -127,9 +129,20 @@ class MelodyPanel(GenerationPanel):
         self.model_label.setToolTip(f"{(source or {}).get('checkpoint_path') or name}: the model that writes "
                                     "variations (select another melody run to change it)")
 
-    def _on_copies_ready(self, token: int, index) -> None:
+    def _on_tunes_ready(self, token: int, tunes) -> None:
         if self.loader.is_current(token):
-            self.copy_index = index
+            self.copy_index, self.key = tunes.copy_index, tunes.key
+            self.set_meter(tunes.time_signature)
+
+    def set_meter(self, time_signature: str | None) -> None:
+        """Bars of the run's meter in the roll, the lengths and the MIDI export (a jig stays in 6/8)."""
+        self.time_signature = time_signature
+        self.roll.set_meter(time_signature)
+        self.bars.setSuffix(f" bars of {time_signature}" if time_signature and time_signature != "4/4" else "")
+
+    @property
+    def bar_steps(self) -> int:
+        return steps_per_bar(self.time_signature)
 
     def _on_model_failed(self, token: int, msg: str) -> None:
         if self.loader.is_current(token):
@@ -200,9 +213,9 @@ class MelodyPanel(GenerationPanel):
     # -- generation ----------------------------------------------------------
     def request(self) -> GenerationRequest:
         cont = self.model is not None and describe_capabilities(self.model) == "continue"
-        primer = self.events()[: self.roll.selected_bar * STEPS_PER_BAR] if cont else []
+        primer = self.events()[: self.roll.selected_bar * self.bar_steps] if cont else []
         return GenerationRequest(
-            primer=primer, length=self.bars.value() * STEPS_PER_BAR, variations=self.variations.value(),
+            primer=primer, length=self.bars.value() * self.bar_steps, variations=self.variations.value(),
             temperature=self.temperature.value(), top_k=self.top_k.value(), top_p=self.top_p.value(),
             seed=self.seed.value())
 
@@ -228,7 +241,7 @@ class MelodyPanel(GenerationPanel):
 
     def _on_variation(self, events: list, seed: int) -> None:
         n = self.var_list.count() + 1
-        item = QListWidgetItem(f"Variation {n} · seed {seed} · {len(events) // STEPS_PER_BAR} bars")
+        item = QListWidgetItem(f"Variation {n} · seed {seed} · {len(events) // self.bar_steps} bars")
         item.setData(Qt.ItemDataRole.UserRole, (list(events), {**self._params, "seed": seed}))
         item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
         item.setCheckState(Qt.CheckState.Unchecked)
@@ -276,8 +289,8 @@ class MelodyPanel(GenerationPanel):
         self.tempo.setValue(int(round(mel.bpm)))
         if mel.program is not None:  # play it as the file says, as a DAW would
             self.instrument.set_program(mel.program)
-        bars = max(1, -(-len(mel.events) // STEPS_PER_BAR))
-        self.set_events(mel.events + [1] * (bars * STEPS_PER_BAR - len(mel.events)), f"Load {Path(path).name}")
+        bars = max(1, -(-len(mel.events) // self.bar_steps))
+        self.set_events(mel.events + [1] * (bars * self.bar_steps - len(mel.events)), f"Load {Path(path).name}")
         self.current_params, self._generated = {}, None  # a melody from a file: not a variation of ours
         return True
 
@@ -298,7 +311,8 @@ class MelodyPanel(GenerationPanel):
         events = self.events()
         try:
             path = write_melody(path, events, self.recipe(), bpm=self.tempo.value(), min_pitch=self.pitch_range[0],
-                                render=self._audio, sample_rate=SAMPLE_RATE, program=self.instrument.program())
+                                render=self._audio, sample_rate=SAMPLE_RATE, program=self.instrument.program(),
+                                time_signature=self.time_signature, key=self.key)
         except (OSError, ValueError) as exc:
             log.warning("export to %s failed: %s", path, exc)
             QMessageBox.warning(self, "Export failed", f"{path}: {exc}")

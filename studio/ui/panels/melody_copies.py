@@ -1,4 +1,5 @@
-"""Is the melody model copying the training tunes? The Melody panel's check of each variation.
+"""What the Melody panel learns from a run's training tunes: their meter and key (a jig stays in 6/8 in
+the piano roll and the MIDI file) and whether the model copies them (the check of each variation).
 
 When a run's model is opened, the figures (8-note shapes, ``studio.core.melody_originality``) of its
 training tunes are indexed on the loader's thread; each generated variation is then checked against
@@ -9,6 +10,8 @@ the whole batch is copied and from which tune.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from typing import Any
 
 from PySide6.QtGui import QColor
 
@@ -16,24 +19,33 @@ log = logging.getLogger(__name__)
 AMBER = QColor(185, 119, 14)
 
 
-def copy_index_for(session):
-    """A ``MelodyCopyIndex`` of the run's training tunes, or None (dataset moved, deleted, or empty)."""
+@dataclass
+class RunTunes:
+    copy_index: Any = None             # MelodyCopyIndex of the training tunes, or None
+    time_signature: str | None = None  # the collection's most common meter ("6/8"), None when unknown
+    key: str | None = None             # its most common key ("G major"), None when unknown
+
+
+def run_tunes(session) -> RunTunes:
+    """Meter, key and copy index of the run's training tunes (an empty ``RunTunes`` when the dataset
+    moved, was deleted or is empty: generation works without them)."""
     path = (session.origin.dataset or {}).get("path")
     if not path:
-        return None
+        return RunTunes()
     try:
         import torch
 
         from studio.core.datasets import load_dataset
         from studio.core.melody_originality import MelodyCopyIndex
         data = load_dataset(path)
-        if not data.size("train"):
-            return None
-        train = torch.cat(list(data.iter_batches("train", 256)))
-        return MelodyCopyIndex(train.tolist(), data.spec.min_pitch)
-    except Exception as exc:  # noqa: BLE001 - the check is a nicety; generation works without it
-        log.info("no copy check for %s: %s", path, exc)
-        return None
+        found = RunTunes(time_signature=data.manifest.get("time_signature"), key=data.manifest.get("key"))
+        if data.size("train"):
+            train = torch.cat(list(data.iter_batches("train", 256)))
+            found.copy_index = MelodyCopyIndex(train.tolist(), data.spec.min_pitch)
+        return found
+    except Exception as exc:  # noqa: BLE001 - a nicety; generation works without it
+        log.info("no meter or copy check for %s: %s", path, exc)
+        return RunTunes()
 
 
 def mark_variation(item, index, events: list[int]) -> None:

@@ -39,7 +39,8 @@ def melody_recipe(params: dict[str, Any], events: list[int], generated: list[int
 
 
 def write_melody(path: str | Path, events: list[int], recipe: dict[str, Any], *, bpm: float, min_pitch: int,
-                 render: Callable[[list[int]], Any], sample_rate: int, program: int) -> Path:
+                 render: Callable[[list[int]], Any], sample_rate: int, program: int,
+                 time_signature: str | None = None, key: str | None = None) -> Path:
     """``.mid`` / ``.midi`` as notes with ``program`` as its instrument, ``.wav`` / ``.flac`` as
     ``render(events)`` (a ``studio.core.audio.render.Rendering``, whose synth goes into the recipe);
     the caller already asked before replacing a file (the save dialog), so it is overwritten."""
@@ -47,7 +48,8 @@ def write_melody(path: str | Path, events: list[int], recipe: dict[str, Any], *,
     if path.suffix.lower() in (".mid", ".midi"):
         from studio.core.export.midi import save_midi
 
-        return save_midi(events, path, recipe, bpm=bpm, program=program, min_pitch=min_pitch, overwrite=True)
+        return save_midi(events, path, recipe, bpm=bpm, program=program, min_pitch=min_pitch, overwrite=True,
+                         time_signature=time_signature, key=key)
     from studio.core.export.audio import save_audio
 
     sound = render(events)
@@ -58,8 +60,6 @@ def restore_melody(panel, request) -> None:
     """Put a restored generation (a ``RestoreRequest``) into the Melody ``panel``: its notes (from its
     MIDI file), seed, temperature, top-k, top-p, length and the bar its primer ended at. With the notes
     back, a later export carries the same recipe (``request.source``: plugin, run, checkpoint)."""
-    from studio.core.audio.events import STEPS_PER_BAR
-
     seed, sampling = request.seed, request.sampling
     if request.midi_file is not None and panel.load_midi(request.midi_file):
         panel.current_params = {**{k: sampling[k] for k in SAMPLING_KEYS if k in sampling},
@@ -72,6 +72,6 @@ def restore_melody(panel, request) -> None:
         if sampling.get(key) is not None:
             box.setValue(kind(sampling[key]))
     if sampling.get("length_bars") is None and sampling.get("length"):
-        panel.bars.setValue(max(1, -(-int(sampling["length"]) // STEPS_PER_BAR)))
+        panel.bars.setValue(max(1, -(-int(sampling["length"]) // panel.bar_steps)))
     if sampling.get("primer_steps") is not None:
-        panel.bar.setValue(int(sampling["primer_steps"]) // STEPS_PER_BAR + 1)
+        panel.bar.setValue(int(sampling["primer_steps"]) // panel.bar_steps + 1)

@@ -18,7 +18,7 @@ from PySide6.QtCore import Signal
 from studio.core.session import MelodySampler, MissingCapability, ModelSession
 from studio.ui.background_jobs import BackgroundJobs
 from studio.ui.model_loader import ModelLoadError, open_session
-from studio.ui.panels.melody_copies import copy_index_for
+from studio.ui.panels.melody_copies import run_tunes
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ class MelodyJobs(BackgroundJobs):
     model_loaded = Signal(int, object, str, object, object)
     model_failed = Signal(int, str)      # token, message
     session_loaded = Signal(int, object)  # token, studio.core.session.ModelSession (before model_loaded)
-    copies_ready = Signal(int, object)   # token, MelodyCopyIndex of the run's training tunes or None (after)
+    tunes_ready = Signal(int, object)    # token, RunTunes: meter, key, copy index (after model_loaded)
 
     thread_name = "melody-job"
 
@@ -123,4 +123,4 @@ class MelodyJobs(BackgroundJobs):
         name = f"{session.plugin.name} · {Path(run_dir).name}"  # the full path is in the tooltip
         self.model_loaded.emit(token, session.model, name, session.origin.recipe_source(session.plugin),
                                session.origin.checkpoint_step)
-        self.copies_ready.emit(token, copy_index_for(session))  # after: the model is usable meanwhile
+        self.tunes_ready.emit(token, run_tunes(session))  # after: the model is usable meanwhile

@@ -17,8 +17,8 @@ from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QKeySequence, QPainter, QPen, QTransform, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import QGraphicsRectItem, QGraphicsScene, QGraphicsView, QWidget
 
-from studio.core.audio.events import (MAX_PITCH, MIN_PITCH, STEPS_PER_BAR, Note, events_to_notes, note_name,
-                                      notes_to_events)
+from studio.core.audio.events import (MAX_PITCH, MIN_PITCH, STEPS_PER_BAR, Note, beat_steps, events_to_notes,
+                                      note_name, notes_to_events, steps_per_bar)
 from studio.ui.theme import follow
 
 STEP_W = 14.0   # pixels per 16th step
@@ -145,6 +145,8 @@ class PianoRoll(QGraphicsView):
         self.notes: list[Note] = []
         self.selected: Note | None = None
         self.selected_bar = 0
+        self.time_signature = "4/4"
+        self.bar_steps, self.beat_steps = STEPS_PER_BAR, 4   # 16th-note steps per bar and per felt beat
         self.undo_stack = QUndoStack(self)
         self._drag = None  # (mode, note, press_step, press_pitch, before)
         self.setScene(QGraphicsScene(self))
@@ -180,8 +182,17 @@ class PianoRoll(QGraphicsView):
         self._layout_scene()
         self.keys.update()
 
+    def set_meter(self, time_signature: str | None) -> None:
+        """Bar and beat lines of ``time_signature`` (4/4 when None): 6/8 has bars of 12 steps, two beats."""
+        self.time_signature = time_signature or "4/4"
+        self.bar_steps, self.beat_steps = steps_per_bar(time_signature), beat_steps(time_signature)
+        self.selected_bar = min(self.selected_bar, max(0, self.n_steps // self.bar_steps - 1))
+        self._place_bar()
+        self.resetCachedContent()
+        self.viewport().update()
+
     def set_length(self, n_steps: int) -> None:
-        self.n_steps = max(STEPS_PER_BAR, int(n_steps))
+        self.n_steps = max(self.bar_steps, int(n_steps))
         self._layout_scene()
         self.fit()
 
@@ -282,18 +293,18 @@ class PianoRoll(QGraphicsView):
                                         QPen(QColor("#1b4f72") if not sel else QColor("#f39c12"), 1.5),
                                         QBrush(QColor("#3498db") if not sel else QColor("#f5b041")))
             item.setZValue(5)
-            item.setToolTip(f"{note_name(n.pitch)}  bar {n.start // 16 + 1}, "
-                            f"step {n.start % 16 + 1}, {n.duration} sixteenth(s)")
+            item.setToolTip(f"{note_name(n.pitch)}  bar {n.start // self.bar_steps + 1}, "
+                            f"step {n.start % self.bar_steps + 1}, {n.duration} sixteenth(s)")
             self._items.append(item)
 
     def select_bar(self, bar: int) -> None:
-        self.selected_bar = max(0, min(int(bar), self.n_steps // STEPS_PER_BAR - 1))
+        self.selected_bar = max(0, min(int(bar), self.n_steps // self.bar_steps - 1))
         self._place_bar()
         self.bar_selected.emit(self.selected_bar)
 
     def _place_bar(self) -> None:
         h = (self.high - self.low + 1) * ROW_H
-        self._bar_item.setRect(QRectF(self.selected_bar * STEPS_PER_BAR * STEP_W, 0, STEPS_PER_BAR * STEP_W, h))
+        self._bar_item.setRect(QRectF(self.selected_bar * self.bar_steps * STEP_W, 0, self.bar_steps * STEP_W, h))
 
     def set_playhead(self, step: float | None) -> None:
         if step is None:
@@ -324,9 +335,9 @@ class PianoRoll(QGraphicsView):
                 painter.setPen(QPen(QColor(octave), 1))
                 painter.drawLine(0, self.y_of(pitch) + ROW_H, scene.width(), self.y_of(pitch) + ROW_H)
         for step in range(0, self.n_steps + 1):
-            if step % STEPS_PER_BAR == 0:
+            if step % self.bar_steps == 0:
                 painter.setPen(QPen(QColor(bar_line), 1.5))
-            elif step % 4 == 0:
+            elif step % self.beat_steps == 0:
                 painter.setPen(QPen(QColor(beat_line), 1))
             else:
                 continue
@@ -338,7 +349,7 @@ class PianoRoll(QGraphicsView):
         if not (0 <= step < self.n_steps and self.low <= pitch <= self.high):
             return super().mousePressEvent(event)
         if event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
-            self.select_bar(step // STEPS_PER_BAR)
+            self.select_bar(step // self.bar_steps)
             return
         hit = self.note_at(step, pitch)
         if event.button() == Qt.MouseButton.RightButton:
