@@ -3,12 +3,16 @@
 1. The whole window: `studio gui --demo --screenshot docs/screenshots/window.png` (a subprocess, as a user starts it).
 2. One capture per panel: the same window built in-process on the demo project, each dock raised in
    turn once its content has loaded, grabbed to docs/screenshots/panel-<key>.png.
-Runs headless (QT_QPA_PLATFORM=offscreen) unless a display is set. Settings and data go to a temp folder.
+Taken on a 1366x768 laptop screen: a private Xvfb server of that size when Xvfb is installed (the window
+opens at its first-launch size, as a newcomer sees it), else headless (QT_QPA_PLATFORM=offscreen) at the
+size that screen would give. Settings and data go to a temp folder.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -16,6 +20,31 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+LAPTOP = (1366, 768)
+
+
+@contextlib.contextmanager
+def laptop_display():
+    """A private 1366x768 X server (":N") while the shots are taken, or None without Xvfb."""
+    exe = shutil.which("Xvfb")
+    if not exe:
+        yield None
+        return
+    display = f":{200 + os.getpid() % 50}"
+    proc = subprocess.Popen([exe, display, "-screen", "0", f"{LAPTOP[0]}x{LAPTOP[1]}x24", "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    sock = Path(f"/tmp/.X11-unix/X{display[1:]}")
+    for _ in range(100):
+        if sock.exists():
+            break
+        time.sleep(0.05)
+    try:
+        yield display
+    finally:
+        proc.terminate()
+        proc.wait(10)
 
 
 def _env(tmp: Path) -> dict[str, str]:
@@ -37,8 +66,9 @@ def panel_shots(out_dir: Path, only: set[str] | None) -> list[Path]:
 
     app = QApplication.instance() or QApplication([])
     ctx = StudioContext(demo=True)
-    win = MainWindow(ctx)
-    win.resize(1500, 950)
+    win = MainWindow(ctx)  # at its first-launch size: a share of the (laptop) screen
+    if os.environ.get("QT_QPA_PLATFORM") == "offscreen":  # no real screen: the size a 1366x768 one gives
+        win.resize(int(LAPTOP[0] * 0.9), int(LAPTOP[1] * 0.9))
     win.show()
     win.project_actions.open_at_start(None, True)
 
@@ -92,8 +122,10 @@ def main() -> int:
     ap.add_argument("--only", help="comma-separated panel keys (default: all panels and the window)")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="studio-shots-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="studio-shots-") as tmp, laptop_display() as display:
         tmp = Path(tmp)
+        if display:
+            os.environ.update(DISPLAY=display, QT_QPA_PLATFORM="xcb")
         only = set(args.only.split(",")) if args.only else None
         if not only or "window" in only:
             window_shot(args.out / "window.png", tmp)

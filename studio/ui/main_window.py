@@ -76,6 +76,8 @@ class MainWindow(QMainWindow):
         self.project_actions = install_project_actions(self)  # File > New/Open/Recent/Save, Edit > Undo/Redo
         from studio.ui.restore_drop import install_restore_drop
         self.restore_drop = install_restore_drop(self)  # drop an exported file: restore how it was made
+        from studio.ui.share_setting import install_share_setting
+        self.share_setting = install_share_setting(self)  # File > Share-safe exports (project setting)
         self._default_state = self.saveState(LAYOUT_VERSION)
         self._first_launch_size()
         self._restore_layout()
