@@ -10,9 +10,7 @@ size that screen would give. Settings and data go to a temp folder.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -23,28 +21,6 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 LAPTOP = (1366, 768)
-
-
-@contextlib.contextmanager
-def laptop_display():
-    """A private 1366x768 X server (":N") while the shots are taken, or None without Xvfb."""
-    exe = shutil.which("Xvfb")
-    if not exe:
-        yield None
-        return
-    display = f":{200 + os.getpid() % 50}"
-    proc = subprocess.Popen([exe, display, "-screen", "0", f"{LAPTOP[0]}x{LAPTOP[1]}x24", "-nolisten", "tcp"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    sock = Path(f"/tmp/.X11-unix/X{display[1:]}")
-    for _ in range(100):
-        if sock.exists():
-            break
-        time.sleep(0.05)
-    try:
-        yield display
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 def _env(tmp: Path) -> dict[str, str]:
@@ -122,7 +98,10 @@ def main() -> int:
     ap.add_argument("--only", help="comma-separated panel keys (default: all panels and the window)")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="studio-shots-") as tmp, laptop_display() as display:
+    sys.path.insert(0, str(ROOT))
+    from tests.xvfb_display import xvfb_display
+
+    with tempfile.TemporaryDirectory(prefix="studio-shots-") as tmp, xvfb_display(*LAPTOP, first=200) as display:
         tmp = Path(tmp)
         if display:
             os.environ.update(DISPLAY=display, QT_QPA_PLATFORM="xcb")

@@ -1,34 +1,23 @@
 """Open the real studio window under Xvfb (xcb platform), screenshot it, check it is not blank."""
 import os
-import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.ui.screens import SCREENS, distinct_colours
+from tests.xvfb_display import xvfb_display as x_server
 
 pytestmark = pytest.mark.xvfb
 
 
 @pytest.fixture(scope="module")
 def xvfb_display():
-    exe = shutil.which("Xvfb")
-    if not exe:
-        pytest.skip("Xvfb is not installed (apt install xvfb); .ci/run installs it")
-    display = f":{90 + os.getpid() % 50}"
-    proc = subprocess.Popen([exe, display, "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    sock = Path(f"/tmp/.X11-unix/X{display[1:]}")
-    for _ in range(100):
-        if sock.exists():
-            break
-        time.sleep(0.05)
-    yield display
-    proc.terminate()
-    proc.wait(10)
+    with x_server(1600, 1000, first=90) as display:
+        if display is None:
+            pytest.skip("Xvfb is not installed (apt install xvfb); .ci/run installs it")
+        yield display
 
 
 def test_studio_gui_screenshot_under_a_real_x_server(xvfb_display, tmp_path):

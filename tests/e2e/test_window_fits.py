@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+
+from tests.xvfb_display import xvfb_display
 
 pytestmark = [pytest.mark.xvfb, pytest.mark.timeout(600)]
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,20 +22,10 @@ PROBE = ROOT / "tests" / "e2e" / "window_fit_probe.py"
 
 @pytest.fixture(scope="module")
 def laptop_display():
-    exe = shutil.which("Xvfb")
-    if not exe:
-        pytest.skip("Xvfb is not installed (apt install xvfb); .ci/run installs it")
-    display = f":{140 + os.getpid() % 50}"
-    proc = subprocess.Popen([exe, display, "-screen", "0", "1366x768x24", "-nolisten", "tcp"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    sock = Path(f"/tmp/.X11-unix/X{display[1:]}")
-    for _ in range(100):
-        if sock.exists():
-            break
-        time.sleep(0.05)
-    yield display
-    proc.terminate()
-    proc.wait(10)
+    with xvfb_display(1366, 768, first=140) as display:
+        if display is None:
+            pytest.skip("Xvfb is not installed (apt install xvfb); .ci/run installs it")
+        yield display
 
 
 @pytest.mark.parametrize("narrow", [False, True], ids=["first-launch", "narrowest"])

@@ -88,3 +88,28 @@ def test_a_jig_collection_keeps_its_6_8_in_the_roll_the_lengths_and_the_midi(qtb
     out = panel.export(tmp_path / "jig.mid")
     sigs = [m for m in mido.MidiFile(str(out)).tracks[0] if m.type == "time_signature"]
     assert [(m.numerator, m.denominator) for m in sigs] == [(6, 8)]
+
+
+def test_tunes_imported_after_the_model_opened_are_picked_up(qtbot, melody_run, tmp_path):
+    """As on the demo: the run opens before its dataset is imported; the import completes the check."""
+    import json
+    import shutil
+
+    from studio.ui.context import StudioContext
+    from studio.ui.panels.melody import MelodyPanel
+
+    run = tmp_path / "late-run"
+    shutil.copytree(melody_run[0], run)
+    info = json.loads((run / "run.json").read_text())
+    dataset = info["dataset"]["path"]
+    (run / "run.json").write_text(json.dumps({**info, "dataset": {**info["dataset"], "path": ""}}))
+    w = MelodyPanel(StudioContext())
+    qtbot.addWidget(w)
+    w.open_run(str(run))
+    qtbot.waitUntil(lambda: w.model is not None and not w.jobs.busy, timeout=60_000)
+    qtbot.wait(200)
+    assert w.copy_index is None
+    (run / "run.json").write_text(json.dumps(info))  # what the demo import does: the run learns its dataset
+    w.ctx.dataset_added.emit(dataset)
+    qtbot.waitUntil(lambda: w.copy_index is not None, timeout=30_000)
+    w.shutdown()

@@ -64,6 +64,7 @@ class MelodyPanel(GenerationPanel):
         self.time_signature: str | None = None  # their meter (bars in the roll, MIDI export); None: 4/4
         self.key: str | None = None
         self.jobs.tunes_ready.connect(self._on_tunes_ready)
+        ctx.dataset_added.connect(self._dataset_arrived)
         self._start_following()
         self._audio_state()
         self._sync()
@@ -133,6 +134,11 @@ class MelodyPanel(GenerationPanel):
         if self.loader.is_current(token):
             self.copy_index, self.key = tunes.copy_index, tunes.key
             self.set_meter(tunes.time_signature)
+
+    def _dataset_arrived(self, _folder: str) -> None:
+        """The demo's tunes are imported after its model opened: read their meter and figures now."""
+        if self.model is not None and self.copy_index is None and self._wanted_run:
+            self.jobs.find_tunes(self._wanted_run, self.loader.token)
 
     def set_meter(self, time_signature: str | None) -> None:
         """Bars of the run's meter in the roll, the lengths and the MIDI export (a jig stays in 6/8)."""

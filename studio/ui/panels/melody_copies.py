@@ -29,7 +29,19 @@ class RunTunes:
 def run_tunes(session) -> RunTunes:
     """Meter, key and copy index of the run's training tunes (an empty ``RunTunes`` when the dataset
     moved, was deleted or is empty: generation works without them)."""
-    path = (session.origin.dataset or {}).get("path")
+    return tunes_of((session.origin.dataset or {}).get("path"))
+
+
+def tunes_of_run(run_dir: str) -> RunTunes:
+    """As :func:`run_tunes`, from the run folder's ``run.json`` (a demo run learns its dataset late)."""
+    from studio.core.training.run_folder import RunFolderError, read_run
+    try:
+        return tunes_of((read_run(run_dir).get("dataset") or {}).get("path"))
+    except RunFolderError:
+        return RunTunes()
+
+
+def tunes_of(path: str | None) -> RunTunes:
     if not path:
         return RunTunes()
     try:

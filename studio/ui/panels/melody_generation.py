@@ -9,6 +9,7 @@ the plugin declares them (``continue`` streams and takes a primer; otherwise who
 from __future__ import annotations
 
 import logging
+import threading
 import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,7 @@ from PySide6.QtCore import Signal
 from studio.core.session import MelodySampler, MissingCapability, ModelSession
 from studio.ui.background_jobs import BackgroundJobs
 from studio.ui.model_loader import ModelLoadError, open_session
-from studio.ui.panels.melody_copies import run_tunes
+from studio.ui.panels.melody_copies import run_tunes, tunes_of_run
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +111,11 @@ class MelodyJobs(BackgroundJobs):
         """Open ``checkpoint`` of a run (None: the newest); the signals carry ``token`` so the panel
         can ignore the result of a request it has since replaced."""
         self._start(self._load, run_dir, checkpoint, token)
+
+    def find_tunes(self, run_dir: str, token: int) -> None:
+        """Read the run's training tunes again (``tunes_ready``), e.g. once its dataset was imported."""
+        threading.Thread(target=lambda: self.tunes_ready.emit(token, tunes_of_run(run_dir)), name="melody-tunes",
+                         daemon=True).start()
 
     def _load(self, run_dir: str, checkpoint: str | None, token: int) -> None:
         try:
