@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QInputDialog, QMenu, QM
 
 from studio.core import paths
 from studio.core.project import PROJECT_FILE, Project, list_backups
-from studio.core.project_edits import ProjectEdit, empty_trash, trash_size
+from studio.core.project_edits import ProjectEdit, empty_trash, trash_problem, trash_size
 from studio.core.project_recent import RecentProjects
 from studio.core.project_store import ProjectError, ProjectLockedError, ProjectSession, needs_recovery
 from studio.ui.project_dialogs import accepted, ask, recovery_question
@@ -204,6 +204,10 @@ class ProjectActions(QObject):
 
     def empty_trash(self) -> None:
         if self.session is None:
+            return
+        problem = trash_problem(self.session.project)
+        if problem:  # trash/ is a link or a file: nothing is counted or deleted there
+            QMessageBox.warning(self.window, "Project trash", f"{problem}\n\nNothing was deleted.")
             return
         n, size = trash_size(self.session.project)
         if not n and not self.session.project.trash:

@@ -18,7 +18,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from studio.core.training.events import FINISHED_STATES, LIVE_STATES, RunStatus
-from studio.core.training.metrics import MetricsReader, MetricsUpdate
+from studio.core.training.metrics import MetricsReader, MetricsUpdate, preview_path
 from studio.core.training.process import STARTING
 from studio.core.training.run_folder import RUN_FILE, RunFolderError, effective_status, pid_alive, read_run
 
@@ -199,7 +199,9 @@ class RunWatcher(QObject):
             self.metrics_added.emit(update)
         if update.previews:  # panels show the newest one; older ones of the same tick are skipped
             step, _t, kind, rel = update.previews[-1]
-            self.preview_added.emit(int(step), str(kind), str(st.run_dir / rel))
+            path = preview_path(st.run_dir, rel)  # a row may name /dev/zero or ../..: never read those
+            if path is not None:
+                self.preview_added.emit(int(step), str(kind), str(path))
 
     def _from_process(self, st: RunState, run: dict | None) -> None:
         ps = self.process.poll()

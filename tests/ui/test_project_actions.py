@@ -221,3 +221,18 @@ def test_a_project_handed_over_directly_is_autosaved_then_reopened_with_a_lock(m
     assert actions.open_folder(proj.folder)  # the unsaved copy is saved first, then locked and reread
     assert win.ctx.project.bookmarks == [{"name": "from a panel"}] and (proj.folder / LOCK_FILE).exists()
     assert actions.session.recovery is None
+
+
+def test_a_trash_that_is_a_link_is_refused_in_words_and_nothing_is_deleted(window, tmp_path, answer):
+    actions = window.project_actions
+    assert actions.open_folder(tmp_path / "p", create=True)
+    project = window.ctx.project
+    precious = tmp_path / "my-photos"
+    precious.mkdir()
+    (precious / "holiday.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
+    if project.trash_dir.exists():
+        project.trash_dir.rmdir()
+    project.trash_dir.symlink_to(precious, target_is_directory=True)
+    actions.trash_action.trigger()
+    assert "trash" in answer.told[-1] and "Nothing was deleted" in answer.told[-1]
+    assert (precious / "holiday.jpg").exists()

@@ -134,3 +134,26 @@ def test_attach_a_headless_run_follow_it_and_resume(qtbot, train_ctx, panels, to
     run = read_run(run_dir)
     assert run["step"] == 180 and run["status"] == "done"
     wait_for(qtbot, lambda: tp.state.state == "done" and tp.state.step == 180, 20, "the panel to show step 180")
+
+
+def test_resuming_a_run_a_terminal_trainer_holds_says_who_holds_it(qtbot, train_ctx, panels, monkeypatch):
+    """A `studio train` in a terminal holds the run: Resume names that process instead of starting a second one."""
+    from tests.faults.scenario_folders import _hold_run_lock
+
+    rp, _tp, _lp = panels
+    proj = train_ctx.project
+    run = write_fake_run(proj.runs_dir / "held", "stopped", steps=5)
+    proj.add_run(run)
+    train_ctx.project_changed.emit()
+    holder = _hold_run_lock(run)
+    told: list[str] = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda _p, _t, text, *a, **k: told.append(text))
+    try:
+        wait_for(qtbot, lambda: row_of(rp, "held") is not None, what="the run row")
+        rp.table.selectRow(row_of(rp, "held"))
+        rp.resume()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert told and "is being trained by" in told[0] and str(holder.pid) in told[0]
+    assert rp.procs.get(run) is None  # no second trainer was started

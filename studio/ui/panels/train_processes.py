@@ -22,6 +22,7 @@ from studio.core.training.events import LIVE_STATES
 from studio.core.training.process import TrainingProcess
 from studio.core.training.run_folder import (RunFolderError, effective_status, mark_failed_if_active, pid_alive,
                                              read_run)
+from studio.core.training.run_lock import describe_trainer
 
 log = logging.getLogger("studio.ui.training")
 
@@ -62,6 +63,9 @@ class TrainingProcesses(QObject):
         status, _ = effective_status(run)
         if status in LIVE_STATES and pid_alive(run.get("pid"), run.get("host")) is not False:
             raise RunFolderError(f"{Path(run_dir).name} is still training (process {run.get('pid')})")
+        busy = describe_trainer(run_dir)  # e.g. a `studio train` in a terminal holds the run's lock
+        if busy:
+            raise RunFolderError(f"Cannot continue: {busy}. Stop that trainer first, or wait for it to finish.")
         plugin_id = (run.get("plugin") or {}).get("id", "")
         return self.start(plugin_id, None, run_dir, steps=steps, device=device, resume=True)
 
