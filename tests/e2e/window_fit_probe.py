@@ -20,44 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-
-def _label_room(w) -> int:
-    from PySide6.QtWidgets import QLabel
-
-    room = w.contentsRect().width()
-    if isinstance(w, QLabel):
-        m = w.margin() * 2
-        indent = w.indent() if w.indent() > 0 else (w.fontMetrics().horizontalAdvance("x") // 2 if w.frameWidth() else 0)
-        room -= m + max(indent, 0)
-    return room
-
-
-def _button_need(w, text: str) -> int:
-    """The width a button's text (and icon) needs: its sizeHint, except a push button's style minimum
-    width (Fusion asks 80 px for any text button) is not a cut text."""
-    from PySide6.QtWidgets import QPushButton, QStyle
-
-    if not isinstance(w, QPushButton):
-        return w.sizeHint().width()
-    icon = w.iconSize().width() + 4 if not w.icon().isNull() else 0
-    margin = w.style().pixelMetric(QStyle.PixelMetric.PM_ButtonMargin, None, w)
-    menu = w.style().pixelMetric(QStyle.PixelMetric.PM_MenuButtonIndicator, None, w) if w.menu() else 0
-    return w.fontMetrics().horizontalAdvance(text) + icon + 2 * margin + menu
-
-
-def _shown_width(w) -> int:
-    """How much of ``w``'s width is on screen: its rect clipped by every ancestor's."""
-    from PySide6.QtCore import QPoint, QRect
-    from PySide6.QtWidgets import QWidget
-
-    rect = QRect(w.mapToGlobal(QPoint(0, 0)), QWidget.size(w))  # (a panel may name a child "size")
-    p = w.parentWidget()
-    while p is not None:
-        rect = rect.intersected(QRect(p.mapToGlobal(QPoint(0, 0)), QWidget.size(p)))
-        p = p.parentWidget()
-    if rect.height() <= 0:
-        return QWidget.width(w)  # scrolled out of view vertically: reachable by scrolling, not cut
-    return max(rect.width(), 0)
+from tests.cut_text import cut_texts  # noqa: E402 - after the path
 
 
 def sideways_scrolling(root) -> list[str]:
@@ -70,37 +33,6 @@ def sideways_scrolling(root) -> list[str]:
             inner = area.widget()
             out.append(f"{area.objectName() or type(inner).__name__}: content {inner.width() if inner else '?'} px "
                        f"in {area.viewport().width()} px")
-    return out
-
-
-def cut_texts(root) -> list[dict]:
-    """Every visible single-line QLabel / QAbstractButton under ``root`` whose text is wider than its widget."""
-    from PySide6.QtCore import Qt
-    from PySide6.QtGui import Qt as GuiQt  # Qt.mightBeRichText lives in QtGui's Qt namespace
-    from PySide6.QtWidgets import QAbstractButton, QLabel, QTabBar
-
-    out = []
-    for w in root.findChildren(QLabel) + root.findChildren(QAbstractButton):
-        if not w.isVisibleTo(root.window()) or not w.isVisible() or w.width() <= 1:
-            continue
-        text = w.text().replace("&&", "\0").replace("&", "").replace("\0", "&")
-        if not text or "\n" in text:
-            continue
-        if isinstance(w, QLabel):
-            if w.wordWrap() or w.textFormat() == Qt.TextFormat.RichText or GuiQt.mightBeRichText(text) \
-                    or w.pixmap() is not None and not w.pixmap().isNull():
-                continue
-            need = w.fontMetrics().horizontalAdvance(text)
-            room = _label_room(w)
-        else:
-            if isinstance(w.parent(), QTabBar):
-                continue
-            need = _button_need(w, text)
-            room = w.width()
-        room = min(room, _shown_width(w))  # a scroll viewport or a dock edge may hide part of it
-        if need > room + 1:
-            out.append({"class": type(w).__name__, "name": w.objectName(), "text": text[:60],
-                        "need": need, "room": room})
     return out
 
 

@@ -11,36 +11,10 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QAbstractButton, QCheckBox, QComboBox, QLabel, QRadioButton, QStyle
 
 from studio.core.audio.events import Note, notes_to_events
+from tests.cut_text import cut_texts
 from tests.ui.screens import save_widget
-
-
-def elided_texts(root) -> list[str]:
-    """The visible labels, buttons and combo boxes under ``root`` whose text is wider than their room."""
-    cut = []
-    for w in [w for cls in (QLabel, QAbstractButton, QComboBox) for w in root.findChildren(cls)]:
-        if not w.isVisibleTo(root) or w.width() <= 1:
-            continue
-        if isinstance(w, QComboBox):
-            text = w.currentText()
-            need = w.fontMetrics().horizontalAdvance(text) + 30  # frame, padding and the arrow
-        elif isinstance(w, QLabel):
-            text = w.text()
-            if w.wordWrap():  # wraps instead of being cut
-                continue
-            need = w.sizeHint().width()
-        elif isinstance(w, (QCheckBox, QRadioButton)):
-            text, need = w.text(), w.sizeHint().width()
-        else:
-            text = w.text()
-            margin = w.style().pixelMetric(QStyle.PixelMetric.PM_ButtonMargin, None, w)
-            icon = w.iconSize().width() + 4 if not w.icon().isNull() else 0
-            need = w.fontMetrics().horizontalAdvance(text.replace("&", "")) + 2 * margin + icon
-        if text and need > w.width() + 1:
-            cut.append(f"{type(w).__name__} {text!r} needs {need} px, has {w.width()}")
-    return cut
 
 
 @pytest.fixture
@@ -152,7 +126,7 @@ def test_no_text_is_cut_at_any_width_a_dock_gives(qtbot, panels, key):
     for width in [lowest, *range(600, 1400, 50)]:
         panel.resize(width, 560)
         qtbot.wait(10)
-        assert elided_texts(panel) == [], f"at {panel.width()} px"
+        assert cut_texts(panel) == [], f"at {panel.width()} px"
 
 
 def test_no_text_is_cut_in_a_1366x768_window(make_studio_window):
@@ -165,7 +139,7 @@ def test_no_text_is_cut_in_a_1366x768_window(make_studio_window):
         win.repaint()
         panel = win.panels[key]
         assert panel.width() >= panel.minimumSizeHint().width()
-        assert elided_texts(panel) == [], f"{key} at {panel.width()} px in a {win.width()} px window"
+        assert cut_texts(panel) == [], f"{key} at {panel.width()} px in a {win.width()} px window"
         save_widget(panel, f"{key}-panel-1366")
 
 

@@ -81,9 +81,11 @@ class DatasetsPanel(QWidget):
         self.demo_btn.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         menu = QMenu(self.demo_btn)
         for label, modality in (("Shapes (images)", "image"), ("Essen folk songs (melodies)", "melody"),
-                                ("Python help topics (text)", "text")):
+                                ("Shakespeare's plays (text)", "text")):
             menu.addAction(label, lambda m=modality: self.import_demo(m))
         self.demo_btn.setMenu(menu)
+        # room for the text and the menu arrow (the style draws the arrow over the text otherwise)
+        self.demo_btn.setMinimumWidth(self.demo_btn.fontMetrics().horizontalAdvance("Demo data") + 34)
 
         row1 = QHBoxLayout()
         for w in (files_btn, folder_btn, self.demo_btn):

@@ -79,8 +79,8 @@ class PluginCombo(QComboBox):
         for pid, entry in entries.items():
             p = entry.plugin
             if entry.ok and p is not None:
-                item = QStandardItem(f"{p.name} ({p.modality}, {p.family})")
-                tip = (p.description or p.name) + f"\nid {p.id}, version {p.version}"
+                item = QStandardItem(p.name)  # the name says what it makes; the rest is in the tooltip
+                tip = (p.description or p.name) + f"\n{p.modality}, {p.family} · id {p.id}, version {p.version}"
                 if p.capabilities:
                     tip += f"\ncan: {', '.join(sorted(p.capabilities))}"
                 item.setToolTip(tip)
@@ -180,6 +180,13 @@ class DatasetCombo(QComboBox):
         return Path(item.data()) if item is not None and item.isEnabled() else None
 
 
+DEVICE_CHARS = 26  # what a combo in the Models dock shows of a device name (all of it in the tooltip)
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip(" ,(") + "…"
+
+
 class DeviceCombo(QComboBox):
     """``auto`` plus each detected accelerator with its memory."""
 
@@ -191,10 +198,12 @@ class DeviceCombo(QComboBox):
     def set_devices(self, devices: list) -> None:
         current = self.currentData()
         self.clear()
-        best = devices[0].label if devices else "detecting…"
-        self.addItem(f"Auto (best available: {best})", "auto")
+        best = devices[0].id if devices else "detecting…"
+        self.addItem(f"Auto ({best})", "auto")  # short: the dock is narrow on a laptop; names in the tooltips
+        self.setItemData(0, f"The best available: {devices[0].label}" if devices else "Detecting accelerators…",
+                         Qt.ItemDataRole.ToolTipRole)
         for d in devices:
-            self.addItem(d.label, d.id)
+            self.addItem(_short(d.label, DEVICE_CHARS), d.id)
             mem = f"{d.memory_bytes / 2**30:.1f} GiB memory" if d.memory_bytes else "shared system memory"
             extra = f", compute capability {d.capability}" if getattr(d, "capability", "") else ""
             self.setItemData(self.count() - 1, f"{d.name}: {mem}{extra}" + (", bf16" if d.bf16 else ""),
