@@ -15,8 +15,9 @@ R1_EVERY = 4  # steps between R1 penalties (StyleGAN2's lazy regularisation)
 @dataclass
 class Config:
     latent_size: int = param(64, label="Latent size", min=2, max=512, help="Length of the random vector z.")
-    width: int = param(32, label="Width", min=8, max=256,
-                       help="Channels at the finest resolution; doubled at each halving (capped at 8x).")
+    width: int = param(0, label="Width", min=0, max=256,
+                       help="Channels at the finest resolution; doubled at each halving (capped at 8x). "
+                            "0: chosen from the image size (32 up to 64 px, 48 at 128 px, 64 at 256 px).")
     loss: str = param("nonsaturating", label="Loss", choices=LOSSES,
                       help="nonsaturating: the original DCGAN loss, fastest to good samples; hinge: a margin "
                            "loss (pairs well with spectral norm); wgan-gp: Wasserstein loss with a gradient "
@@ -71,7 +72,7 @@ def build(config: Config, spec: DataSpec):
 
 
 plugin = ModelPlugin(
-    id="dcgan", name="Image GAN (DCGAN)", version="1.3.0", modality="image", family="gan",
+    id="dcgan", name="Image GAN (DCGAN)", version="1.4.0", modality="image", family="gan",
     Config=Config, build=build, capabilities=frozenset({"latent", "onnx"}),
     # Adam, batch 64, beta1 0 as usual with an R1 penalty (StyleGAN2), lr 1e-3: with R1 the higher
     # rate stays stable and learns faster. Digits benchmark, 3,600 steps, single runs (see
@@ -81,7 +82,7 @@ plugin = ModelPlugin(
     engine_defaults={"lr": 1e-3, "beta1": 0.0, "batch_size": 64},
     # runs of 1.2 and before were trained without R1 (and with a batch-norm discriminator)
     recorded_defaults={"r1_gamma": 0.0},
-    description="DCGAN-style generator and discriminator (32/64/128 px): sharp samples; non-saturating / "
+    description="DCGAN-style generator and discriminator (32-256 px): sharp samples; non-saturating / "
                 "hinge / WGAN-GP losses, R1 penalty, optional spectral norm and DiffAugment, EMA generator.",
 )
 

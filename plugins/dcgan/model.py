@@ -28,7 +28,10 @@ from plugins.image_metrics import EMA, mean_pairwise_distance, sample_figures
 from studio.core.plugins.api import OnnxExport
 from studio.core.plugins.model import StudioModel, generator_for
 
-SIZES = (32, 64, 128)
+SIZES = (32, 64, 128, 256)
+# width 0: channels at the finest resolution for an image size; larger pictures get wider layers
+# (a 256-px model is for a GPU), the small CPU sizes stay as cheap as before (32, the 1.3 default)
+AUTO_WIDTH = {32: 32, 64: 32, 128: 48, 256: 64}
 BN_EVERY = 25  # steps between re-estimates of the EMA generator's batch-norm statistics
 
 
@@ -98,10 +101,11 @@ class DCGAN(StudioModel):
             self.augment_policy = parse_policy(config.augment)
         except ValueError as exc:
             raise ValueError(f"dcgan: {exc}") from None
-        self.generator = Generator(config.latent_size, config.width, c, size, config.upsample == "resize")
+        width = config.width or AUTO_WIDTH[size]
+        self.generator = Generator(config.latent_size, width, c, size, config.upsample == "resize")
         # Batch norm needs neither spectral norm nor a per-sample gradient penalty beside it.
         d_bn = not config.spectral_norm and config.loss != "wgan-gp" and config.r1_gamma == 0
-        self.discriminator = Discriminator(config.width, c, size, config.spectral_norm, d_bn)
+        self.discriminator = Discriminator(width, c, size, config.spectral_norm, d_bn)
         self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False).eval()
         # Fixed latents for the mode-collapse indicator, stored so a resumed run measures the same thing.
         self.register_buffer("fixed_z", torch.randn(64, config.latent_size, generator=generator_for(0)))

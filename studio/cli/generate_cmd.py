@@ -17,6 +17,7 @@ from studio.cli import CommandError, arg_checks, emit_json
 from studio.cli.program_arg import add_program_argument
 from studio.cli.share_arg import add_share_argument, share_scoped
 from studio.cli.size_args import add_size_arguments, size_from_args
+from studio.core.export.credentials import inputs_from_args
 
 MAX_SAMPLES = 10_000  # one command; more is a script's loop, not a typo to spend an hour on
 FORMAT_CHOICES = ("png", "jpg", "jpeg", "webp", "gif", "mid", "midi", "wav", "flac", "txt")
@@ -56,6 +57,7 @@ def add_arguments(p) -> None:
 
 
 @share_scoped
+@inputs_from_args("prime")  # a primer file is an ingredient of the Content Credentials
 def run(args) -> int:
     from studio.core.devices import DeviceUnavailable
     from studio.core.export.generate import GenerateError, GenerateRequest, Source, generate_files

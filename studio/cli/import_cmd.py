@@ -32,6 +32,9 @@ def add_arguments(p) -> None:
     t = p.add_argument_group("text")
     t.add_argument("--val-fraction", type=float, default=0.1, help="share held out for validation (default 0.1)")
     p.add_argument("--n", type=int, default=None, help="demo only: number of shapes or tunes (0: every Essen tune)")
+    p.add_argument("--do-not-train", choices=("skip", "include"), default=None,
+                   help="files whose Content Credentials (C2PA) say no to AI training: skip them (the default) "
+                        "or include them; the choice is remembered for the dataset")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
@@ -78,7 +81,9 @@ def run(args) -> int:
                 opts["labels"] = True  # the demo shapes are always labelled by kind (circle, square, ...)
             result = import_demo(modality, args.out, n=args.n, progress=progress, **opts)
         else:
-            result = import_dataset(modality, args.sources, args.out, progress=progress, **opts)
+            from studio.core.datasets.training_permission import opt_out_choice
+            with opt_out_choice(args.do_not_train):
+                result = import_dataset(modality, args.sources, args.out, progress=progress, **opts)
     except ValueError as exc:  # bad option values, an --out that is not a dataset folder
         raise CommandError(str(exc), 2) from exc
     except OSError as exc:  # a full disk (DiskFullError names the file), an unwritable --out

@@ -25,6 +25,7 @@ import tempfile
 from pathlib import Path
 
 from studio.cli.share_arg import share_scoped
+from studio.core.export.credentials import inputs_from_args
 
 FORMATS = ("gif", "mp4", "png", "mid", "wav")
 DECODE_BATCH = 64  # video frames per decoder call for a --soundtrack glide (bounded memory, few calls)
@@ -140,6 +141,7 @@ def _write_mp4_with_sound(target: Path, decoder, z, p, audio, prov, method: str,
 
 
 @share_scoped  # recipes without local paths: --share, or the project's "share_exports" setting
+@inputs_from_args("from_file", "to_file", "soundtrack_from_file", "soundtrack_to_file")  # C2PA ingredients
 def run(args) -> int:
     from studio.cli import CommandError, emit_json
 

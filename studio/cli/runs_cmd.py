@@ -1,4 +1,4 @@
-"""`studio runs export RUN --format csv|tensorboard [--out PATH] [--overwrite] [--json]`.
+"""`studio runs export RUN --format csv|tensorboard [--out PATH] [--overwrite] [--json]`; `studio runs cancel RUN`.
 
 A run's metrics for other tools: a wide CSV (one row per step, one column per metric) or TensorBoard
 event files (``tensorboard --logdir PATH``). The run folder is only read.
@@ -21,6 +21,10 @@ def add_arguments(p) -> None:
     ex.add_argument("--overwrite", action="store_true",
                     help="replace an existing CSV, or the event files an earlier export left in the folder")
     ex.add_argument("--json", action="store_true", help="machine-readable output")
+    ca = sub.add_parser("cancel", help="cancel the job of a run handed off with `studio train --submit`",
+                        description="Cancel a submitted run's job (Slurm or local): a queued job never starts; "
+                                    "a running trainer stops cleanly with a checkpoint.")
+    ca.add_argument("run", metavar="RUN", help="run folder")
 
 
 def run(args) -> int:
@@ -29,6 +33,13 @@ def run(args) -> int:
     from studio.core.training.run_folder import RunFolderError
 
     run_dir = Path(args.run)
+    if args.runs_action == "cancel":  # studio train --submit (core/training/submit.py)
+        from studio.core.training.submit import cancel
+        try:
+            print(cancel(run_dir))
+        except (ValueError, OSError) as exc:
+            raise CommandError(str(exc)) from None
+        return 0
     try:
         metrics, run = mx.load(run_dir)
     except RunFolderError as exc:

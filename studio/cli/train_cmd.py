@@ -2,6 +2,7 @@
 
     studio train --plugin vae --data datasets/faces --out runs/faces-vae --steps 2000 --set lr=1e-3
     torchrun --nproc_per_node=2 -m studio train ...        (DDP; rank 0 writes the run folder)
+    studio train ... --submit slurm --partition gpu --gpus 2 --time 4:00:00   (a Slurm job, via submitit)
 
 Exit 0 when the run is done or stopped, 1 when it failed (the reason on one line),
 2 when it could not start. ``--json`` prints one JSON event per line on stdout
@@ -40,6 +41,18 @@ def add_arguments(p) -> None:
     p.add_argument("--reserve-core", action="store_true",
                    help="leave one CPU core free for a window (the studio passes this)")
     p.add_argument("--control-after", type=int, default=None, help=argparse.SUPPRESS)
+    job = p.add_argument_group("running elsewhere (needs the `cluster` extra: submitit)")
+    job.add_argument("--submit", choices=("slurm", "local"), default=None,
+                     help="hand the run to Slurm (sbatch) or to a local background job and return at once; "
+                          "the run folder fills as usual (the window follows it); `studio runs cancel RUN_DIR` "
+                          "cancels the job")
+    job.add_argument("--partition", metavar="P", help="Slurm partition (with --submit slurm)")
+    job.add_argument("--gpus", type=positive_int("--gpus", 64), default=0, metavar="N",
+                     help="GPUs per node; one DDP process per GPU (with --submit)")
+    job.add_argument("--nodes", type=positive_int("--nodes", 4096), default=1, metavar="N",
+                     help="nodes (with --submit slurm; the run folder must be on a shared filesystem)")
+    job.add_argument("--time", dest="time_limit", metavar="T",
+                     help="job time limit, Slurm format: minutes, H:MM:SS or D-HH:MM:SS (with --submit)")
 
 
 class ProgressPrinter:
@@ -198,6 +211,10 @@ def run(args) -> int:
         raise CommandError("--steps must be at least 1", 2)
     if args.minutes is not None and not args.minutes > 0:  # nan is not > 0 either
         raise CommandError("--minutes must be positive", 2)
+    if args.submit:
+        return _submit(args, plugin, data)
+    if args.partition or args.gpus or args.nodes != 1 or args.time_limit:
+        raise CommandError("--partition, --gpus, --nodes and --time go with --submit slurm|local", 2)
     hook = JsonLines() if args.json else ProgressPrinter()
     try:
         settings = parse_set_args(args.settings)
@@ -214,6 +231,35 @@ def run(args) -> int:
         _leave_if_distributed(1, f"studio train: run failed: {result.reason}")
         raise CommandError(f"run failed: {result.reason}", 1)
     _leave_if_distributed(0)
+    return 0
+
+
+def _submit(args, plugin: str, data: str) -> int:
+    """``--submit``: the job runs this same command (without --submit) where the scheduler puts it."""
+    from studio.core.training.settings import parse_set_args
+    from studio.core.training.submit import submit
+
+    argv = ["--plugin", plugin, "--data", os.path.abspath(data), "--out", os.path.abspath(args.out),
+            "--device", args.device]
+    argv += ["--steps", str(args.steps)] if args.steps is not None else []
+    argv += ["--minutes", str(args.minutes)] if args.minutes is not None else []
+    argv += ["--seed", str(args.seed)] if args.seed is not None else []
+    for item in args.settings:
+        argv += ["--set", item]
+    argv += ["--resume"] if args.resume else []
+    try:
+        parse_set_args(args.settings)  # a malformed --set is refused here, not in the queue hours later
+        sub = submit(argv, args.out, backend=args.submit, resume=args.resume, plugin=plugin,
+                     data=os.path.abspath(data), max_steps=args.steps, max_minutes=args.minutes,
+                     partition=args.partition, gpus=args.gpus, nodes=args.nodes, time_limit=args.time_limit)
+    except (ValueError, OSError) as exc:  # SubmitError, RunFolderError, ConfigError: in words
+        raise CommandError(str(exc), 2) from exc
+    if args.json:  # one JSON line, like the events of a local `studio train --json`
+        print(json.dumps({"event": "submitted", "run_dir": os.path.abspath(args.out),
+                          **{k: v for k, v in sub.items() if k != "token"}}), flush=True)
+    else:
+        print(f"submitted to {sub['backend']} as job {sub['job_id']} ({sub['state']}); run folder {args.out}, "
+              f"job logs in {os.path.join(args.out, sub['logs'])}; cancel with `studio runs cancel {args.out}`")
     return 0
 
 

@@ -42,8 +42,11 @@ class PreferencesDialog(QDialog):
         inner.addLayout(buttons)
         close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         close.rejected.connect(self.reject)
+        from studio.ui.preferences_credentials import CredentialsBox
+        self.credentials_box = CredentialsBox(self)  # which key signs exports (Content Credentials)
         lay = QVBoxLayout(self)
         lay.addWidget(box)
+        lay.addWidget(self.credentials_box)
         lay.addWidget(close)
         self.refresh()
 

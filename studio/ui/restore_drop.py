@@ -65,6 +65,7 @@ class Restore:
     run_note: str = ""
     checkpoint: Path | None = None
     checkpoint_note: str = ""
+    credentials: Any = None     # studio.core.export.verification.Verification, or None (not checked)
 
     @property
     def modality(self) -> str:
@@ -199,8 +200,30 @@ def describe(restore: Restore) -> list[tuple[str, str]]:
         rows.append(("Prime", _short(spec["sampling"]["prime"])))
     if r.get("edited_by_hand"):
         rows.append(("Edited", "the notes were changed by hand after generation"))
+    v = restore.credentials
+    if v is not None:
+        colour = {"valid": "#1e8449", "tampered": "#c0392b"}.get(v.state, "#9a7d0a")
+        rows.append(("Content Credentials", f"<span style='color:{colour}'>{_html(v.describe())}</span>"))
     rows.append(("Restores into", _PANEL_TITLES[restore.target]))
     return rows
+
+
+def _html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\n", "<br>")
+
+
+#: files larger than this are not hashed on the window's thread when dropped (said in the dialog)
+VERIFY_MAX_BYTES = 200 << 20
+
+
+def check_credentials(path: Path):
+    """The file's Content Credentials (``verify_file``), or a note that a very large file was not checked."""
+    from studio.core.export.verification import Verification, verify_file
+
+    if path.stat().st_size > VERIFY_MAX_BYTES:
+        return Verification(str(path), "unreadable", f"not checked here: over {VERIFY_MAX_BYTES >> 20} MB; "
+                                                     f"run `studio verify {path.name}`")
+    return verify_file(path)
 
 
 class RestoreDialog(QDialog):
@@ -314,12 +337,15 @@ class RestoreDrop(QObject):
                     recipe = check_recipe(recipe, source=str(path))
             except (ProvenanceError, ValueError, OSError) as exc:  # RecipeError is a ValueError
                 log.warning("%s", exc)
-                QMessageBox.warning(self.window, "Cannot read the file's recipe", str(exc))
+                # an edited file may no longer decode: its Content Credentials say whether it was tampered with
+                checked = check_credentials(path)
+                more = f"\n\n{checked.describe()}" if checked.state != "none" else ""
+                QMessageBox.warning(self.window, "Cannot read the file's recipe", f"{exc}{more}")
                 continue
             if recipe is None:
                 plain.append(path)
                 continue
-            restore = Restore(path, recipe, restore_spec(recipe))
+            restore = Restore(path, recipe, restore_spec(recipe), credentials=check_credentials(path))
             locate(restore, self.ctx.project)
             return self.ask_and_restore(restore)
         if plain:

@@ -30,7 +30,7 @@ def test_plugin_declaration_and_registration(tmp_path):
     plugin.validate()
     assert plugin.id == "vae-gan" and plugin.modality == "image"
     assert plugin.capabilities == {"latent", "encode", "onnx"}
-    assert plugin.engine_defaults["batch_size"] == 32 and plugin.engine_defaults["beta1"] == 0.0
+    assert plugin.engine_defaults["batch_size"] == 32 and plugin.engine_defaults["beta1"] == 0.9
     # registered like the other built-in plugins (pyproject.toml's studio.models entry points), as the
     # installed studio finds it (run elsewhere: a stale *.egg-info in a source checkout would shadow it)
     code = ("from studio.core.plugins.registry import get_plugin; p = get_plugin('vae-gan'); "

@@ -121,6 +121,7 @@ def test_dropping_a_png_restores_its_vector_in_the_latent_grid(qtbot, window, ma
     assert "faces-vae" in shown["Run"] and "vae" in shown["Model"] and shown["Seed"] == "5 (sample 2 of 2)"
     assert shown["Latent vector"].startswith("4 values") and "temperature 0.7" in shown["Sampling"]
     assert shown["Restores into"] == "Latent grid"
+    assert "Content Credentials valid" in shown["Content Credentials"]  # signed at export, checked at the drop
     assert window.selected == [str(made["vae"])]                   # the run opened everywhere
     latent = window.panels["latent"]
     qtbot.waitUntil(lambda: latent.restored is not None, timeout=60_000)
@@ -214,3 +215,18 @@ def test_a_file_with_a_malformed_recipe_is_refused_in_words(qtbot, window, made,
     qtbot.waitUntil(lambda: bool(warned), timeout=10_000)
     assert "tampered.png" in warned[0] and words in warned[0]
     assert window.restore_drop.last is None and window.selected == []
+
+
+def test_a_tampered_file_says_so(qtbot, window, made, monkeypatch, tmp_path):
+    """One byte of the compressed pixels changed: the picture no longer decodes whole, and its Content
+    Credentials say it was changed after export."""
+    data = bytearray(made["png"].read_bytes())
+    data[data.index(b"IDAT") + 12] ^= 0x01
+    bad = tmp_path / "edited.png"
+    bad.write_bytes(bytes(data))
+    warned: list[str] = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda _p, _t, text, *a, **k: warned.append(text))
+    drop(qtbot, window, bad)
+    qtbot.waitUntil(lambda: bool(warned), timeout=20_000)
+    assert "edited.png" in warned[0] and "TAMPERED" in warned[0]
+    assert window.restore_drop.last is None

@@ -8,6 +8,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from studio.core.datasets import training_permission as opt_outs
 from studio.core.datasets import writer
 from studio.core.datasets.fingerprint import fingerprint as content_fingerprint
 from studio.core.datasets.report import CancelToken, ImportReport, ImportResult, Progress, ProgressCallback
@@ -44,6 +45,12 @@ def run_import(modality: str, sources, out_dir, settings: dict[str, Any], decode
     report = ImportReport(modality)
     prog.update(0, 0, "finding files")
     files = collect(sources, report, prog)
+    # Content Credentials that say "no AI training": skipped, unless the user chose to include them for
+    # this dataset (remembered in its settings, so the fingerprint and the next re-import follow the choice)
+    choice = opt_outs.current_choice(writer.read_manifest(out))
+    files = opt_outs.screen_files(files, report, choice, prog)
+    if choice == opt_outs.INCLUDE:
+        settings = {**settings, opt_outs.SETTING: opt_outs.INCLUDE}
     source_list = [str(Path(s).expanduser().resolve()) for s in ([sources] if isinstance(sources, (str, Path))
                                                                  else sources)]
     listing_skips = list(report.skipped)  # the fingerprint covers what the listing skipped, not decode skips

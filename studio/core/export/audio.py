@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from studio.core.export.credentials import sign_bytes
 from studio.core.export.naming import check_target
 from studio.core.export.provenance import (DISCLOSURE, DISCLOSURE_LINE, GENERATOR, finalize, source_label,
                                            to_json)
@@ -88,25 +89,38 @@ def save_audio(audio: Any, path: str | Path, recipe: dict[str, Any] | None, *, s
     if key not in AUDIO_FORMATS:
         raise ValueError(f"{path}: unsupported audio format {key}; use wav or flac")
     data = wav_bytes(audio, sample_rate, recipe) if key == ".wav" else flac_bytes(audio, sample_rate, recipe)
-    atomic_write_bytes(path, data)
+    atomic_write_bytes(path, sign_bytes(data, key, finalize(recipe), title=path.name))  # + Content Credentials
     return path
 
 
+MAX_INFO_BYTES = 16 << 20  # a recipe is a few KB; a bigger LIST chunk is not ours
+
+
 def read_wav_info(path: str | Path) -> dict[str, str]:
-    """The ``LIST/INFO`` fields of a WAV file (empty when it has none)."""
-    data = Path(path).read_bytes()
-    if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
-        raise ValueError(f"{path}: not a RIFF/WAVE file")
+    """The ``LIST/INFO`` fields of a WAV file (empty when it has none).
+
+    Walks the chunk headers and reads only ``LIST`` chunks (at most ``MAX_INFO_BYTES`` each): a 1 GB
+    recording dropped on the window is not read into memory to find its recipe.
+    """
     fields: dict[str, str] = {}
-    pos = 12
-    while pos + 8 <= len(data):
-        cid, size = data[pos:pos + 4], struct.unpack("<I", data[pos + 4:pos + 8])[0]
-        body = data[pos + 8:pos + 8 + size]
-        if cid == b"LIST" and body[:4] == b"INFO":
+    with open(path, "rb") as fh:
+        head = fh.read(12)
+        if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            raise ValueError(f"{path}: not a RIFF/WAVE file")
+        while True:
+            chunk = fh.read(8)
+            if len(chunk) < 8:
+                break
+            cid, size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+            if cid != b"LIST" or size > MAX_INFO_BYTES:
+                fh.seek(size + (size % 2), 1)
+                continue
+            body = fh.read(size + (size % 2))[:size]
+            if body[:4] != b"INFO":
+                continue
             sub = 4
             while sub + 8 <= len(body):
                 key, n = body[sub:sub + 4].decode("latin-1"), struct.unpack("<I", body[sub + 4:sub + 8])[0]
                 fields[key] = body[sub + 8:sub + 8 + n].rstrip(b"\x00").decode("latin-1")
                 sub += 8 + n + (n % 2)
-        pos += 8 + size + (size % 2)
     return fields

@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from PIL.PngImagePlugin import PngInfo
 
+from studio.core.export.credentials import sign_bytes
 from studio.core.export.naming import check_target
 from studio.core.export.provenance import DISCLOSURE_LINE, GENERATOR, finalize, to_json
 from studio.core.export.scale import ExportSize, check_budget, scale_image, stamp
@@ -24,6 +25,7 @@ from studio.core.fileio import atomic_write_bytes
 
 PNG_KEY = "studio.provenance"
 IMAGE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
+FORMAT_SUFFIX = {"PNG": ".png", "JPEG": ".jpg", "WEBP": ".webp"}
 EXIF_DESCRIPTION, EXIF_SOFTWARE, EXIF_USER_COMMENT, EXIF_IFD = 0x010E, 0x0131, 0x9286, 0x8769
 
 
@@ -111,7 +113,9 @@ def save_image(image: Any, path: str | Path, recipe: dict[str, Any] | None, *, f
     path = check_target(path, overwrite)
     fmt = image_format(path, fmt)
     image, recipe = sized(image, recipe, size, scaled)
-    atomic_write_bytes(path, encode_image(image, recipe, fmt, quality))
+    # Content Credentials (C2PA) signed over the finished bytes; unsigned (with a warning) if that fails
+    data = sign_bytes(encode_image(image, recipe, fmt, quality), FORMAT_SUFFIX[fmt], finalize(recipe), title=path.name)
+    atomic_write_bytes(path, data)
     return path
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import mido
 
 from studio.core.audio.instruments import DEFAULT_PROGRAM
+from studio.core.export.credentials import write_sidecar
 from studio.core.export.naming import check_target
 from studio.core.export.provenance import DISCLOSURE_LINE, finalize, source_label
 from studio.core.fileio import atomic_write_bytes
@@ -43,4 +44,5 @@ def save_midi(events: Any, path: str | Path, recipe: dict[str, Any] | None, *, b
     path = check_target(path, overwrite)
     atomic_write_bytes(path, midi_bytes(melody_midi(events, recipe, bpm=bpm, program=program, min_pitch=min_pitch,
                                                     time_signature=time_signature, key=key)))
+    write_sidecar(path, finalize(recipe))  # MIDI has no C2PA embedding: Content Credentials in NAME.mid.c2pa
     return path

@@ -85,13 +85,26 @@ def _midi(path: Path) -> dict[str, Any] | None:
     return None
 
 
+TEXT_EDGE_BYTES = 1 << 20  # the recipe block is a header or a footer: a long text is read at its two ends
+
+
 def _text(path: Path) -> dict[str, Any] | None:
     from studio.core.export.text import sidecar_path, split_text
+    from studio.core.fileio import read_small_text
 
-    content = path.read_text(encoding="utf-8", errors="replace")
-    _, recipe = split_text(content, str(path))
-    if recipe is None and sidecar_path(path).exists():
-        return from_json(sidecar_path(path).read_text(encoding="utf-8"), str(sidecar_path(path)))
+    with open(path, "rb") as fh:  # a 1 GB text dropped on the window is not read whole
+        head = fh.read(TEXT_EDGE_BYTES)
+        size = fh.seek(0, 2)
+        fh.seek(max(size - TEXT_EDGE_BYTES, len(head)))
+        tail = fh.read(TEXT_EDGE_BYTES)
+    recipe = None
+    for part in (head, tail):
+        _, recipe = split_text(part.decode("utf-8", errors="replace"), str(path))
+        if recipe is not None:
+            break
+    sidecar = sidecar_path(path)
+    if recipe is None and sidecar.exists():
+        return from_json(read_small_text(sidecar, what="recipe sidecar"), str(sidecar))
     return recipe
 
 

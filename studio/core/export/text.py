@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from studio.core.export.credentials import write_sidecar
 from studio.core.export.naming import check_target
 from studio.core.export.provenance import DISCLOSURE_LINE, finalize, from_json, to_json
 from studio.core.fileio import atomic_write_text
@@ -48,6 +49,7 @@ def save_text(text: str, path: str | Path, recipe: dict[str, Any] | None, *, pla
     atomic_write_text(path, render_text(text, recipe, placement))
     if placement == "sidecar":
         atomic_write_text(sidecar_path(path), json.dumps(finalize(recipe), indent=2) + "\n")
+    write_sidecar(path, finalize(recipe))  # text has no C2PA embedding: Content Credentials in NAME.txt.c2pa
     return path
 
 

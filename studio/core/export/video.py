@@ -14,6 +14,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from studio.core.export.credentials import sign_bytes, sign_file
 from studio.core.export.images import to_uint8
 from studio.core.export.naming import check_target
 from studio.core.export.provenance import DISCLOSURE_LINE, GENERATOR, finalize, source_label, to_json
@@ -66,7 +67,7 @@ def save_gif(frames: Sequence[Any], path: str | Path, recipe: dict[str, Any] | N
     recipe = finalize(stamp(recipe, size, out[0].shape[1], out[0].shape[0]))
     data = iio.imwrite("<bytes>", np.stack(out), extension=".gif",
                        duration=int(round(1000 / fps)), loop=loop, comment=to_json(recipe).encode("ascii"))
-    atomic_write_bytes(path, data)
+    atomic_write_bytes(path, sign_bytes(data, ".gif", recipe, title=path.name))  # + Content Credentials
     return path
 
 
@@ -107,7 +108,8 @@ def save_mp4_stream(batches: Iterable[Sequence[Any]], path: str | Path, recipe: 
     shape = enlarge(frames_u8[0]).shape
     h, w = shape[:2]
     params: list[str] = ["-movflags", "+faststart"]  # index first: players and browsers start before the end loads
-    for key, value in mp4_tags(stamp(recipe, size, w, h)).items():
+    recipe = finalize(stamp(recipe, size, w, h))
+    for key, value in mp4_tags(recipe).items():
         params += ["-metadata", f"{key}={value}"]
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".mp4", dir=path.parent)
@@ -141,6 +143,7 @@ def save_mp4_stream(batches: Iterable[Sequence[Any]], path: str | Path, recipe: 
                 pending = None if batch is None else (_rgb(batch) if len(batch) else [])
         finally:
             writer.close()
+        sign_file(tmp, recipe, suffix=".mp4", title=path.name)  # Content Credentials; unsigned if that fails
         give_normal_mode(tmp, path)
         os.replace(tmp, path)
     finally:

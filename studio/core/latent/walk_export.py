@@ -216,6 +216,9 @@ def write_melody_walk_midi(path: str | Path, events, min_pitch: int = MIN_PITCH,
         now = tick
     track.append(mido.MetaMessage("end_of_track", time=step_ticks))
     mid.save(str(path))
+    if recipe is not None:  # MIDI has no C2PA embedding: Content Credentials in a NAME.mid.c2pa sidecar
+        from studio.core.export.credentials import write_sidecar
+        write_sidecar(path, recipe)
     return path
 
 

@@ -2,8 +2,9 @@
 
 torchrun sets ``RANK``/``WORLD_SIZE``/``LOCAL_RANK``; the engine reads them
 here. Backend: NCCL on CUDA/ROCm GPUs, gloo elsewhere. Gradients are averaged
-by ``EngineOptimizers`` (all-reduce per parameter group, ``world_size``), so
-any plugin that calls ``opt.step(group, loss)`` works unchanged. Rank 0 alone
+by ``EngineOptimizers`` through one ``DistributedDataParallel`` per parameter group
+(bucketed, overlapped with backward: ``grad_sync.py``), so any plugin that calls
+``opt.step(group, loss)`` works unchanged and its model stays unwrapped. Rank 0 alone
 writes the run folder; it also decides, each step, whether to pause/stop and
 which learning rate to use, and broadcasts that decision (:func:`agree`), so
 every process stops at the same step. ``batch_size`` is per process.

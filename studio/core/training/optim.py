@@ -3,7 +3,7 @@
 One optimizer per parameter group the model declares; the model decides the
 order of updates (GANs), the engine decides how an update is applied:
 optimizer kind, learning rate (x the model's per-group scale), weight decay,
-gradient clipping, mixed-precision scaling, DDP gradient averaging and the
+gradient clipping, mixed-precision scaling, DDP gradient averaging (grad_sync.py) and the
 NaN/inf guard.
 """
 from __future__ import annotations
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import torch
 
 from studio.core.plugins.model import Optimizers, StudioModel
+from studio.core.training.grad_sync import make_group_syncs, per_tensor_all_reduce
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
 
@@ -57,7 +58,7 @@ def _total_norm(grads: list[torch.Tensor]) -> torch.Tensor:
 
 class EngineOptimizers(Optimizers):
     def __init__(self, model: StudioModel, settings: OptimSettings | None = None, scaler=None, world_size: int = 1,
-                 defer_checks: bool = False):
+                 defer_checks: bool = False, grad_sync: str = "ddp"):
         self.settings = settings or OptimSettings()
         self.model = model
         self.scaler = scaler  # torch.amp.GradScaler for fp16, else None
@@ -73,6 +74,10 @@ class EngineOptimizers(Optimizers):
             self.params[name] = params
             self.optimizers[name] = make_optimizer(params, self.settings.optimizer,
                                                    self.settings.lr * model.lr_scale(name), self.settings)
+        # Several processes: each group's gradients are averaged by DDP during backward (grad_sync.py);
+        # "per-tensor" (the former method) is kept for benchmarks/ddp_speed.py only.
+        self.grad_sync = grad_sync
+        self.syncs = make_group_syncs(self.params, world_size, grad_sync)
         self.last_grad_norm: dict[str, float] = {}
         # On a GPU, checking for NaN inside step() would wait for the device twice per update and
         # stall the launch queue; with defer_checks the engine calls check_finite() once per step.
@@ -102,18 +107,16 @@ class EngineOptimizers(Optimizers):
         opt.zero_grad(set_to_none=True)
         # The engine runs training_step under autocast; backward belongs outside it.
         with torch.autocast(device_type=loss.device.type, enabled=False):
-            if self.scaler is not None:
-                self.scaler.scale(loss).backward()
-                self.scaler.unscale_(opt)
-            else:
-                loss.backward()
+            scaled = self.scaler.scale(loss) if self.scaler is not None else loss
+            sync = self.syncs.get(group)
+            if sync is not None:
+                scaled = sync.before_backward(scaled)
+            scaled.backward()
         params = self.params[group]
-        if self.world_size > 1:
-            import torch.distributed as dist
-            for p in params:
-                if p.grad is not None:
-                    dist.all_reduce(p.grad)
-                    p.grad.div_(self.world_size)
+        if self.world_size > 1 and sync is None:
+            per_tensor_all_reduce(params, self.world_size)
+        if self.scaler is not None:
+            self.scaler.unscale_(opt)  # after the averaging: the same as unscaling each process's share
         if self.settings.grad_clip > 0:
             norm = torch.nn.utils.clip_grad_norm_(params, self.settings.grad_clip)
         else:

@@ -38,7 +38,15 @@ def lost_contact(exc: BaseException) -> bool:
     except ImportError:
         pass
     frames = traceback.extract_tb(exc.__traceback__) if exc.__traceback__ else []
-    return any(f"torch{os.sep}distributed{os.sep}" in f.filename for f in frames)
+    if any(f"torch{os.sep}distributed{os.sep}" in f.filename for f in frames):
+        return True
+    # DDP all-reduces inside backward (grad_sync.py): a peer gone surfaces from autograd's C++
+    # engine, with only the transport's words to say so
+    return isinstance(exc, RuntimeError) and any(m in str(exc) for m in _TRANSPORT_ERRORS)
+
+
+_TRANSPORT_ERRORS = ("Connection closed by peer", "Connection reset by peer", "/gloo/transport/", "ProcessGroupNCCL",
+                     "NCCL communicator was aborted", "Broken pipe", "DistNetworkError", "DistBackendError")
 
 
 def record(folder: str | Path, rank: int, step: int, reason: str, exc: BaseException | None) -> dict[str, Any]:

@@ -151,6 +151,7 @@ class RunFolder:
         self.path = Path(folder)
         self.data: dict[str, Any] = {}
         self._last_write = 0.0
+        self.submission: dict[str, Any] | None = None  # run.json of the submission this trainer claimed
 
     # -- paths ----------------------------------------------------------------
     @property
@@ -180,6 +181,10 @@ class RunFolder:
             raise RunFolderError(f"{self.path} is a file, not a run folder")
         if is_run_folder(self.path):
             old = read_run(self.path)
+            if self._claims_submission(old):  # the job `studio train --submit` queued for this folder
+                self.submission = old
+                if not resume:
+                    return None
             if not resume:
                 raise RunFolderError(
                     f"{self.path} already holds run {old.get('id', '?')} ({old.get('plugin', {}).get('id', '?')}, "
@@ -197,6 +202,13 @@ class RunFolder:
                                      f"(found {', '.join(sorted(extra)[:5])}); choose an empty or new folder")
         return None
 
+    def _claims_submission(self, old: dict[str, Any]) -> bool:
+        """Whether ``old`` is the pending submission this trainer was started for (``submit.py``)."""
+        sub = old.get("submission")
+        token = os.environ.get("STUDIO_SUBMISSION")
+        return bool(token) and isinstance(sub, dict) and sub.get("token") == token \
+            and old.get("status") == RunStatus.CREATED
+
     def create(self, fields: dict[str, Any]) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
         self.checkpoints_dir.mkdir(exist_ok=True)
@@ -204,6 +216,9 @@ class RunFolder:
         now = time.time()
         self.data = {"id": uuid.uuid4().hex[:12], "status": RunStatus.CREATED, "reason": "", "step": 0,
                      "created": now, "updated": now, **fields}
+        if self.submission:  # a submitted run keeps the id and job record written at submission
+            self.data.update(id=self.submission.get("id") or self.data["id"],
+                             created=self.submission.get("created", now), submission=self.submission["submission"])
         self.write()
 
     def adopt(self, old: dict[str, Any], fields: dict[str, Any]) -> None:

@@ -23,6 +23,7 @@ from studio.core.project_schema import ProjectError
 from studio.core.training.events import LIVE_STATES, STARTABLE_STATES, RunStatus
 from studio.core.training.metrics import latest_preview
 from studio.core.training.run_folder import RUN_FILE, RunFolderError, effective_status, is_run_folder
+from studio.core.training.submit import describe as describe_submission
 from studio.ui.panels.train_preview import SamplePreview
 from studio.ui.panels.train_processes import training_processes
 from studio.ui.project_actions import push_edit
@@ -178,14 +179,18 @@ class RunsPanel(QWidget):
         step, total = int(run.get("step", 0) or 0), run.get("max_steps")
         updated = run.get("updated")
         data_path = (run.get("dataset") or {}).get("path") if isinstance(run.get("dataset"), dict) else None
-        cells = (name, plugin, status + (f": {clean_reason(reason)}" if reason else ""),
+        shown = status + (f": {clean_reason(reason)}" if reason else "")
+        job = describe_submission(run)  # a run handed to Slurm / a local job: "queued (slurm job 42)"
+        if job and status in (RunStatus.CREATED, RunStatus.RUNNING):
+            shown = job + (f": {clean_reason(reason)}" if reason else "")
+        cells = (name, plugin, shown,
                  Path(str(data_path)).name if data_path else "",
                  f"{step:,}" + (f" / {int(total):,}" if total else ""),
                  time.strftime("%Y-%m-%d %H:%M", time.localtime(updated)) if updated else "")
         for c, text in enumerate(cells):
             item = self.table.item(r, c)
             item.setText(text)
-            item.setToolTip(f"{path}\n{status}" + (f": {reason}" if reason else ""))
+            item.setToolTip(f"{path}\n{status}" + (f": {reason}" if reason else "") + (f"\n{job}" if job else ""))
         self.table.item(r, STATUS_COLUMN).setForeground(QBrush(readable(STATUS_COLOURS.get(status, "#000000"))))
         if data_path:
             self.table.item(r, COLUMNS.index("Dataset")).setToolTip(f"Trained on {data_path}")

@@ -158,6 +158,8 @@ def test_wav_list_info_read_by_plain_riff_reader(tmp_path):
 
 def _flac_vorbis_comments(data: bytes) -> dict[str, str]:
     """Parse FLAC metadata blocks by hand: block type 4 is VORBIS_COMMENT."""
+    if data[:3] == b"ID3":  # the ID3v2 tag c2pa puts first to hold the Content Credentials (size: 4 x 7 bits)
+        data = data[10 + sum((data[6 + i] & 0x7F) << (7 * (3 - i)) for i in range(4)):]
     assert data[:4] == b"fLaC"
     pos = 4
     while True:
