@@ -100,6 +100,13 @@ class MelodyCopyIndex:
         total = sum(len(figs) for figs in distinct)
         self.training_copy_rate = sum(c for c in in_phrases.values() if c > 1) / total if total else 0.0
 
+    @classmethod
+    def for_dataset(cls, data: Any) -> "MelodyCopyIndex":
+        """The index of a loaded melody dataset's training split (the trainer, the Melody panel, eval)."""
+        import torch
+        train = torch.cat(list(data.iter_batches("train", 256))) if data.size("train") else torch.zeros(0, 1)
+        return cls(train.tolist(), data.spec.min_pitch)
+
     def nearest(self, events: Sequence[int]) -> NearestPhrase | None:
         figs = note_figures(events_to_notes([int(e) for e in events], self.min_pitch))
         votes = Counter(i for f in set(figs) for i in set(self.owners.get(f, ())))
@@ -122,8 +129,7 @@ def melody_copy_report(model: Any, data: Any, n: int = 32, seed: int = 0, length
     The Melody panel's check: ``report.warning()`` is the sentence to show (None: no warning).
     """
     import torch
-    train = torch.cat(list(data.iter_batches("train", 256))) if data.size("train") else torch.zeros(0, 1)
-    index = MelodyCopyIndex(train.tolist(), data.spec.min_pitch)
+    index = MelodyCopyIndex.for_dataset(data)
     kwargs = {"length": length} if length else {}
     with torch.no_grad():
         samples = model.sample(n, seed=seed, **kwargs)

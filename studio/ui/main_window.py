@@ -13,15 +13,12 @@ from studio import __version__
 from studio.ui.context import StudioContext
 from studio.ui.panels import PANELS, PanelSpec
 from studio.ui.panels.empty_state import EmptyState
+from studio.ui.shorten import shorten
 
 log = logging.getLogger("studio.ui")
 LAYOUT_VERSION = 1  # bump when the dock set changes so old saved layouts are ignored
 FIRST_SHARE = 0.9  # first launch: this share of the screen's free area, centred
 DEVICE_LABEL_CHARS = 44  # the status bar keeps room for messages; the full name is in the tooltip
-
-
-def _short(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip(" ,(") + "…"
 
 
 class _Discovery(QObject):
@@ -159,7 +156,7 @@ class MainWindow(QMainWindow):
             if not entry.ok:
                 log.warning("plugin %s is broken: %s", entry.id, entry.error)
         if devices:
-            self.device_label.setText(_short(f"Device: {devices[0].label}", DEVICE_LABEL_CHARS))
+            self.device_label.setText(shorten(f"Device: {devices[0].label}", DEVICE_LABEL_CHARS))
             self.device_label.setToolTip("Detected: " + "; ".join(d.label for d in devices))
         self.ctx.set_devices(devices)
         self.ctx.set_plugins(plugins)

@@ -11,6 +11,7 @@ The Datasets panel keeps its own drops: the window only sees drops that land els
 """
 from __future__ import annotations
 
+import html
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -209,7 +210,7 @@ def describe(restore: Restore) -> list[tuple[str, str]]:
 
 
 def _html(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\n", "<br>")
+    return html.escape(text, quote=False).replace("\n", "<br>")
 
 
 #: files larger than this are not hashed on the window's thread when dropped (said in the dialog)

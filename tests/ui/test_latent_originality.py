@@ -9,23 +9,19 @@ import torch
 
 from studio.core.export import read_provenance
 from studio.core.project import Project
+from tests.fixtures.tiny_runs import train_tiny
 from tests.fixtures.toy_plugins import data as toy_data
 from tests.ui.test_latent_grid_panel import centre_of, click
 
 pytestmark = pytest.mark.timeout(240)
-ENGINE = {"threads": 1, "val_every": 0, "sample_every": 0, "checkpoint_every": 0, "checkpoint_minutes": 0,
-          "batch_size": 8}
 
 
 @pytest.fixture(scope="module")
 def vae_run(tmp_path_factory):
-    from studio.core.training.engine import train
-
-    torch.set_num_threads(1)
     base = tmp_path_factory.mktemp("originality")
     images = toy_data.write_dataset(base / "faces", toy_data.image_spec(32), toy_data.image_tensors(16, 32), "toy32")
     run = base / "faces-vae"
-    train("vae", images, run, steps=3, settings={**ENGINE, "latent_size": 4, "width": 8})
+    train_tiny("vae", images, run)
     return run
 
 

@@ -3,9 +3,9 @@ the variations; a model that returns the training tunes is marked as copying."""
 from __future__ import annotations
 
 import pytest
-import torch
 from PySide6.QtCore import Qt
 
+from tests.fixtures.tiny_runs import train_tiny
 from tests.fixtures.toy_plugins import data as toy_data
 
 pytestmark = pytest.mark.timeout(240)
@@ -13,15 +13,10 @@ pytestmark = pytest.mark.timeout(240)
 
 @pytest.fixture(scope="module")
 def melody_run(tmp_path_factory):
-    from studio.core.training.engine import train
-
-    torch.set_num_threads(1)
     base = tmp_path_factory.mktemp("copies")
     tunes = toy_data.write_melody_dataset(base / "tunes")
     run = base / "tunes-rnn"
-    train("melody-rnn", tunes, run, steps=3, settings={"threads": 1, "val_every": 0, "sample_every": 0,
-                                                       "checkpoint_every": 0, "batch_size": 8, "layers": 1,
-                                                       "hidden": 16, "embed": 8})
+    train_tiny("melody-rnn", tunes, run)
     return run, tunes
 
 

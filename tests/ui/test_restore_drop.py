@@ -13,12 +13,11 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 from studio.core.export import read_provenance
+from tests.fixtures.tiny_runs import train_tiny
 from tests.fixtures.toy_plugins import data as toy_data
 from tests.ui.screens import save_widget
 
 pytestmark = pytest.mark.timeout(240)
-ENGINE = {"threads": 1, "val_every": 0, "sample_every": 0, "checkpoint_every": 0, "checkpoint_minutes": 0,
-          "batch_size": 8}
 
 
 @pytest.fixture(scope="module")
@@ -27,19 +26,15 @@ def made(tmp_path_factory):
     from studio.core.export.generate import GenerateRequest, generate_files, source_for_run
     from studio.core.project import Project
     from studio.core.training.checkpoints import load_model
-    from studio.core.training.engine import train
-
-    torch.set_num_threads(1)
     base = tmp_path_factory.mktemp("restore")
     project = Project.create(base / "proj", "Restore")
     images = toy_data.write_dataset(base / "faces", toy_data.image_spec(32), toy_data.image_tensors(16, 32), "toy32")
     tunes = toy_data.write_melody_dataset(base / "tunes")
     vae_run, mel_run = project.runs_dir / "faces-vae", base / "elsewhere" / "tunes-rnn"
-    train("vae", images, vae_run, steps=3, settings={**ENGINE, "latent_size": 4, "width": 8})
-    train("melody-rnn", tunes, mel_run, steps=3, settings={**ENGINE, "layers": 1, "hidden": 16, "embed": 8})
+    train_tiny("vae", images, vae_run)
+    train_tiny("melody-rnn", tunes, mel_run)
     words_old = project.runs_dir / "words-old"
-    train("char-rnn", toy_data.write_text_dataset(base / "fox"), words_old, steps=3,
-          settings={**ENGINE, "layers": 1, "width": 16, "embedding": 8})
+    train_tiny("char-rnn", toy_data.write_text_dataset(base / "fox"), words_old)
     out = base / "exports"
     from studio.core.session import open_run as open_session
 

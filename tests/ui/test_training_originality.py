@@ -3,9 +3,9 @@ amber when the model starts to copy (figures the trainer writes at each preview)
 from __future__ import annotations
 
 import pytest
-import torch
 
 from studio.core.project import Project
+from tests.fixtures.tiny_runs import train_tiny
 from tests.fixtures.toy_plugins import data as toy_data
 
 pytestmark = pytest.mark.timeout(240)
@@ -25,14 +25,9 @@ def panel(qtbot, tmp_path):
 
 
 def test_a_finished_run_shows_its_originality_under_the_samples(qtbot, panel, tmp_path):
-    from studio.core.training.engine import train
-
-    torch.set_num_threads(1)
     images = toy_data.write_dataset(tmp_path / "faces", toy_data.image_spec(32), toy_data.image_tensors(16, 32), "toy")
     run = tmp_path / "faces-vae"
-    assert train("vae", images, run, steps=4, settings={"threads": 1, "val_every": 0, "sample_every": 2,
-                                                         "checkpoint_every": 0, "batch_size": 8, "latent_size": 4,
-                                                         "width": 8}).ok
+    assert train_tiny("vae", images, run, steps=4, sample_every=2).ok  # a preview every 2 steps
     panel.follow(str(run))
     qtbot.waitUntil(lambda: panel.preview.originality.text() != "", timeout=20_000)
     text = panel.preview.originality.text()

@@ -32,15 +32,12 @@ class OriginalityWatch:
         self.off = self.modality not in ("image", "melody")
 
     def _build(self) -> None:
-        import torch
-
         if self.modality == "image":
             from studio.core.originality import index_for_dataset
             self.index = index_for_dataset(self.data)
         else:
             from studio.core.melody_originality import MelodyCopyIndex
-            train = torch.cat(list(self.data.iter_batches("train", 256)))
-            self.index = MelodyCopyIndex(train.tolist(), self.data.spec.min_pitch)
+            self.index = MelodyCopyIndex.for_dataset(self.data)
 
     def check(self, sample: Any) -> tuple[dict[str, float], str | None]:
         """(metric values, a warning sentence or None) for one preview batch; ({}, None) when off."""

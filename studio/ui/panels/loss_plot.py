@@ -23,7 +23,9 @@ from studio.ui.run_watcher import RunWatcher
 from studio.ui.theme import CANVAS, follow
 
 log = logging.getLogger("studio.ui.loss")
-HIDDEN_BY_DEFAULT = ("lr", "steps_per_s")  # other scales: offered, not drawn until ticked
+# other scales: offered, not drawn until ticked (the originality figures are shares from 0 to 1)
+HIDDEN_BY_DEFAULT = ("lr", "steps_per_s", "originality/similarity", "originality/copy_rate",
+                     "originality/copy_limit")
 STYLES = (Qt.PenStyle.SolidLine, Qt.PenStyle.DashLine, Qt.PenStyle.DotLine, Qt.PenStyle.DashDotLine)
 REDRAW_MS = 33
 #: readable on white (matplotlib's tab10); curves cycle through it

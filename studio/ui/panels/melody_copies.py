@@ -45,15 +45,12 @@ def tunes_of(path: str | None) -> RunTunes:
     if not path:
         return RunTunes()
     try:
-        import torch
-
         from studio.core.datasets import load_dataset
         from studio.core.melody_originality import MelodyCopyIndex
         data = load_dataset(path)
         found = RunTunes(time_signature=data.manifest.get("time_signature"), key=data.manifest.get("key"))
         if data.size("train"):
-            train = torch.cat(list(data.iter_batches("train", 256)))
-            found.copy_index = MelodyCopyIndex(train.tolist(), data.spec.min_pitch)
+            found.copy_index = MelodyCopyIndex.for_dataset(data)
         return found
     except Exception as exc:  # noqa: BLE001 - a nicety; generation works without it
         log.info("no meter or copy check for %s: %s", path, exc)

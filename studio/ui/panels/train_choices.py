@@ -11,6 +11,7 @@ from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QComboBox
 
 from studio.core.fileio import read_json
+from studio.ui.shorten import shorten
 
 #: engine settings shown up front; the rest sit under "More engine settings"
 MAIN_ENGINE_KEYS = ("lr", "batch_size", "optimizer", "checkpoint_every", "sample_every")
@@ -183,10 +184,6 @@ class DatasetCombo(QComboBox):
 DEVICE_CHARS = 26  # what a combo in the Models dock shows of a device name (all of it in the tooltip)
 
 
-def _short(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip(" ,(") + "…"
-
-
 class DeviceCombo(QComboBox):
     """``auto`` plus each detected accelerator with its memory."""
 
@@ -203,7 +200,7 @@ class DeviceCombo(QComboBox):
         self.setItemData(0, f"The best available: {devices[0].label}" if devices else "Detecting accelerators…",
                          Qt.ItemDataRole.ToolTipRole)
         for d in devices:
-            self.addItem(_short(d.label, DEVICE_CHARS), d.id)
+            self.addItem(shorten(d.label, DEVICE_CHARS), d.id)
             mem = f"{d.memory_bytes / 2**30:.1f} GiB memory" if d.memory_bytes else "shared system memory"
             extra = f", compute capability {d.capability}" if getattr(d, "capability", "") else ""
             self.setItemData(self.count() - 1, f"{d.name}: {mem}{extra}" + (", bf16" if d.bf16 else ""),
