@@ -42,13 +42,13 @@ def _build(name: str):
 
     torch.manual_seed(0)
     if name == "tiny-gpt":
-        from plugins.tiny_gpt import Config, plugin
+        from studio_plugins.tiny_gpt import Config, plugin
         vocab = [chr(c) for c in range(32, 96)] + ["\n"]
         model = plugin.build(Config(), DataSpec(modality="text", vocab=vocab))
         g = torch.Generator().manual_seed(1)
         return model, lambda: torch.randint(0, len(vocab), (BATCH, 65), generator=g)
     if name == "dcgan":
-        from plugins.dcgan import Config, plugin
+        from studio_plugins.dcgan import Config, plugin
         model = plugin.build(Config(width=32), DataSpec(modality="image", channels=3, image_size=32))
         g = torch.Generator().manual_seed(1)
         return model, lambda: torch.rand(BATCH, 3, 32, 32, generator=g)

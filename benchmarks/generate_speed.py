@@ -34,7 +34,7 @@ def text_vocab() -> list[str]:
 
 
 def text_speed(device: str, tokens: int, repeats: int) -> dict:
-    from plugins.tiny_gpt import Config, plugin
+    from studio_plugins.tiny_gpt import Config, plugin
     from studio.core.plugins.api import DataSpec
 
     model = plugin.build(Config(), DataSpec(modality="text", vocab=text_vocab())).to(device).eval()
@@ -52,7 +52,7 @@ def text_speed(device: str, tokens: int, repeats: int) -> dict:
 
 
 def melody_speed(device: str, steps: int, repeats: int) -> dict:
-    from plugins.melody_rnn import Config, plugin
+    from studio_plugins.melody_rnn import Config, plugin
     from studio.core.plugins.api import DataSpec
 
     model = plugin.build(Config(), DataSpec(modality="melody", phrase_length=steps)).to(device).eval()

@@ -232,7 +232,7 @@ def run_plugin(plugin_id: str, data: TrainingData, seconds: float, seed: int, ov
     from studio.core.training.settings import split_settings
 
     # the in-tree plugin object (what the `studio.models` entry point names)
-    plugin = importlib.import_module(f"plugins.{plugin_id.replace('-', '_')}").plugin
+    plugin = importlib.import_module(f"studio_plugins.{plugin_id.replace('-', '_')}").plugin
     engine, config = split_settings(plugin, overrides)
     torch.manual_seed(seed)
     model = plugin.build(config, data.spec).to(device)

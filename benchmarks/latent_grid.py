@@ -1,7 +1,7 @@
 """Latent grid responsiveness: a scripted mouse drag over the 8x8 grid, painted by the real panel.
 
     python benchmarks/latent_grid.py --run RUN [--seconds 10] [--json]
-    python benchmarks/latent_grid.py --untrained [--size 64]      # default-config VAE from plugins.vae
+    python benchmarks/latent_grid.py --untrained [--size 64]      # default-config VAE from studio_plugins.vae
     python benchmarks/latent_grid.py --toy                        # tiny built-in decoder (no plugin needed)
 
 The drag sends mouse-move events at --rate per second (a mouse reports at 60-125 Hz) along a
@@ -37,9 +37,9 @@ def _model(args):
         return model, plugin.id, str(info.path)
     if args.untrained:
         try:
-            from plugins.vae import plugin
+            from studio_plugins.vae import plugin
         except ImportError as exc:
-            raise SystemExit(f"--untrained needs the VAE plugin (plugins/vae): {exc}")
+            raise SystemExit(f"--untrained needs the VAE plugin (studio_plugins/vae): {exc}")
         from studio.core.plugins.api import DataSpec
         torch.manual_seed(0)
         model = plugin.build(plugin.Config(), DataSpec("image", image_size=args.size, channels=3))
@@ -59,7 +59,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     src = ap.add_mutually_exclusive_group(required=True)
     src.add_argument("--run", help="run folder of a trained latent model")
-    src.add_argument("--untrained", action="store_true", help="a default-config VAE from plugins.vae")
+    src.add_argument("--untrained", action="store_true", help="a default-config VAE from studio_plugins.vae")
     src.add_argument("--toy", action="store_true", help="a tiny built-in decoder (for a quick check)")
     ap.add_argument("--size", type=int, default=64, help="image size for --untrained/--toy (default 64)")
     ap.add_argument("--seconds", type=float, default=20.0, help="length of the scripted drag (default 20)")

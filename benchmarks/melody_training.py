@@ -1,7 +1,7 @@
 """Training a melody plugin for the melody benchmark: a CPU-time budget, early stopping on held-out loss.
 
 A model spec is a plugin id with optional Config overrides: ``melody-rnn``, ``melody-rnn:transpose=5,dropout=0.3``;
-the override ``auto`` applies ``plugins.melody_common.settings_for_collection`` for the number of training tunes.
+the override ``auto`` applies ``studio_plugins.melody_common.settings_for_collection`` for the number of training tunes.
 """
 from __future__ import annotations
 
@@ -43,13 +43,13 @@ def train_plugin(spec: str, train_phrases: np.ndarray, val_phrases: np.ndarray, 
     loss: the best weights are kept, as the studio keeps its best checkpoint). Returns (model, info)."""
     import torch
 
-    from plugins.melody_common import settings_for_collection
+    from studio_plugins.melody_common import settings_for_collection
     from studio.core.datasets.training_data import TrainingData
     from studio.core.plugins.api import DataSpec, config_from_dict
     from studio.core.training.optim import EngineOptimizers, OptimSettings
 
     plugin_id, overrides, auto = parse_spec(spec)
-    plugin = importlib.import_module(f"plugins.{plugin_id.replace('-', '_')}").plugin
+    plugin = importlib.import_module(f"studio_plugins.{plugin_id.replace('-', '_')}").plugin
     names = {p for p in plugin.Config.__dataclass_fields__}
     if auto:
         overrides = {**{k: v for k, v in settings_for_collection(train_tunes).items() if k in names}, **overrides}

@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from plugins.tiny_gpt import RECOMMENDED_ENGINE, Config, plugin
+    from studio_plugins.tiny_gpt import RECOMMENDED_ENGINE, Config, plugin
     from studio.core.plugins.api import config_from_dict, config_to_dict
 
     torch.set_num_threads(args.threads)

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCES = ["pyproject.toml", "README.md", "LICENSE", "THIRD_PARTY_NOTICES", "studio", "plugins"]
+SOURCES = ["pyproject.toml", "README.md", "LICENSE", "THIRD_PARTY_NOTICES", "studio", "studio_plugins"]
 
 
 class CheckFailed(SystemExit):

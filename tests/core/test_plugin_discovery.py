@@ -85,7 +85,7 @@ def test_discovering_the_builtin_plugins_does_not_import_torch():
         "import json, sys\n"
         "from studio.core.plugins import registry\n"
         "found = registry.discover(refresh=True)\n"
-        "builtin = {k: v.error for k, v in found.items() if v.source.startswith('plugins.')}\n"
+        "builtin = {k: v.error for k, v in found.items() if v.source.startswith('studio_plugins.')}\n"
         "print(json.dumps({'builtin': builtin, 'torch': 'torch' in sys.modules}))\n"
     )
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180)

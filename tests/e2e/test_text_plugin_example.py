@@ -81,7 +81,7 @@ def test_discovered_as_a_text_plugin(installed):
                           and line.split()[1].split(".")[0] == "studio"]
         assert all(line.split()[1] in ("studio.core.plugins.api", "studio.core.plugins.model")
                    for line in studio_imports), (py.name, studio_imports)
-        assert "plugins.text_common" not in py.read_text()
+        assert "studio_plugins.text_common" not in py.read_text()
 
 
 def test_writes_scores_and_saves_in_the_text_panel(run, panel, qtbot, tmp_path):

@@ -29,7 +29,7 @@ def tiny_images(n: int = 24, size: int = 32, channels: int = 1, seed: int = 0) -
 
 
 def build(plugin_id: str, data: TrainingData, **overrides):
-    plugin = importlib.import_module(f"plugins.{plugin_id}").plugin
+    plugin = importlib.import_module(f"studio_plugins.{plugin_id}").plugin
     torch.manual_seed(0)
     return plugin.build(config_from_dict(plugin.Config, overrides), data.spec)
 

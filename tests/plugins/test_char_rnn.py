@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 
-from plugins.char_rnn import Config, plugin
+from studio_plugins.char_rnn import Config, plugin
 from studio.core.plugins.api import ConfigError, DataSpec, config_from_dict
 from studio.core.training.optim import EngineOptimizers, OptimSettings
 from tests.plugins.text_fixtures import _one_thread, data_for  # noqa: F401 - autouse fixture

@@ -25,7 +25,7 @@ def trained(data):
 
 
 def test_plugin_declaration():
-    from plugins.dcgan import plugin
+    from studio_plugins.dcgan import plugin
     plugin.validate()
     assert plugin.id == "dcgan" and plugin.family == "gan"
     assert plugin.capabilities == {"latent", "onnx"}
@@ -41,7 +41,7 @@ def test_two_parameter_groups_with_two_timescales(data):
 
 
 def test_engine_defaults_are_the_dcgan_recipe():
-    from plugins.dcgan import plugin
+    from studio_plugins.dcgan import plugin
     from studio.core.training.settings import split_settings
     engine, config = split_settings(plugin, {})
     assert (engine.lr, engine.beta1, engine.batch_size) == (1e-3, 0.0, 64)
@@ -140,7 +140,7 @@ def test_onnx_generator_matches_torch(trained):
 
 
 def test_bad_settings_are_refused_with_reasons():
-    from plugins.dcgan import plugin
+    from studio_plugins.dcgan import plugin
     with pytest.raises(ConfigError, match="loss"):
         config_from_dict(plugin.Config, {"loss": "lsgan"})
     with pytest.raises(ValueError, match="image size 16"):
@@ -148,7 +148,7 @@ def test_bad_settings_are_refused_with_reasons():
 
 
 def test_discriminator_augmentation_shifts_and_cuts_out_but_keeps_gradients():
-    from plugins.dcgan.augment import augment, parse_policy
+    from studio_plugins.dcgan.augment import augment, parse_policy
     torch.manual_seed(0)
     x = torch.ones(64, 3, 32, 32, requires_grad=True)
     out = augment(x, parse_policy("translation,cutout"))
@@ -180,7 +180,7 @@ def test_augmented_discriminator_trains_and_samples_stay_clean(data):
     model.validation_step(real)
     assert torch.equal(seen[0], real)
     with pytest.raises(ConfigError, match="augment"):
-        from plugins.dcgan import plugin
+        from studio_plugins.dcgan import plugin
         config_from_dict(plugin.Config, {"augment": "zoom"})
 
 
@@ -191,7 +191,7 @@ def _real_gradient_norm(model, real) -> float:
 
 
 def test_r1_penalty_keeps_the_discriminator_smooth_on_real_images(data):
-    from plugins.dcgan.model import R1_EVERY
+    from studio_plugins.dcgan.model import R1_EVERY
     real = next(data.iter_batches("train", 16))
     norms, histories = {}, {}
     for gamma in (0.0, 10.0):

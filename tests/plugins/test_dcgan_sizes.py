@@ -13,7 +13,7 @@ def _finest(model) -> int:
 
 @pytest.mark.parametrize("size,width", [(32, 32), (64, 32), (128, 48)])
 def test_width_zero_is_chosen_from_the_image_size(size, width):
-    from plugins.dcgan import Config
+    from studio_plugins.dcgan import Config
     assert Config().width == 0
     model = build("dcgan", tiny_images(n=2, size=size, channels=3), latent_size=8)
     assert _finest(model) == width

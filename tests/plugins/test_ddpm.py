@@ -24,7 +24,7 @@ def trained(data):
 
 
 def test_plugin_declaration():
-    from plugins.ddpm import plugin
+    from studio_plugins.ddpm import plugin
     plugin.validate()
     assert plugin.id == "ddpm" and plugin.family == "diffusion"
     assert plugin.capabilities == {"latent", "onnx"}
@@ -83,7 +83,7 @@ def test_onnx_ddim_decoder_matches_torch(trained):
 
 
 def test_bad_settings_are_refused_with_reasons():
-    from plugins.ddpm import plugin
+    from studio_plugins.ddpm import plugin
     with pytest.raises(ValueError, match="image size 128"):
         plugin.build(plugin.Config(), DataSpec(modality="image", image_size=128, channels=1))
     with pytest.raises(ValueError, match="multiple of 8"):

@@ -23,7 +23,7 @@ def data():
 
 
 def make(**kw):
-    from plugins.melody_rnn import plugin
+    from studio_plugins.melody_rnn import plugin
     plugin.validate()
     return plugin.build(config_from_dict(plugin.Config, {"hidden": 64, "layers": 1, "embed": 16, **kw}), SPEC)
 
@@ -96,7 +96,7 @@ def test_every_cell_trains(cell, data):
 
 
 def test_config_is_validated():
-    from plugins.melody_rnn import plugin
+    from studio_plugins.melody_rnn import plugin
     with pytest.raises(ConfigError, match="cell"):
         config_from_dict(plugin.Config, {"cell": "transformer"})
     assert "continue" in plugin.capabilities and plugin.modality == "melody"

@@ -15,7 +15,7 @@ torch.set_num_threads(1)
 
 
 def make(**kw):
-    from plugins.melody_transformer import plugin
+    from studio_plugins.melody_transformer import plugin
     plugin.validate()
     cfg = {"width": 48, "heads": 4, "layers": 2, "dropout": 0.0, "transpose": 0, **kw}
     return plugin.build(config_from_dict(plugin.Config, cfg), SPEC)
@@ -105,7 +105,7 @@ def test_learns_a_six_eight_bar_from_the_three_beat_position():
 
 
 def test_config_is_validated_and_the_plugin_is_registered():
-    from plugins.melody_transformer import plugin
+    from studio_plugins.melody_transformer import plugin
     with pytest.raises(ConfigError):
         config_from_dict(plugin.Config, {"layers": 0})
     with pytest.raises(ValueError, match="multiple of Heads"):
@@ -137,7 +137,7 @@ def test_generated_melodies_never_fall_silent_for_long():
 
 
 def test_collection_size_rule_never_transposes():
-    from plugins.melody_common import settings_for_collection
+    from studio_plugins.melody_common import settings_for_collection
     small, usual = settings_for_collection(30), settings_for_collection(100)
     assert small["dropout"] > 0.2 and usual == {}  # measured: more dropout did not help at 100 tunes
     assert "transpose" not in small  # measured: transposition made the pitch classes drift off the collection's keys

@@ -16,7 +16,7 @@ torch.set_num_threads(1)
 
 
 def make(**kw):
-    from plugins.melody_vae import plugin
+    from studio_plugins.melody_vae import plugin
     plugin.validate()
     cfg = {"enc_hidden": 48, "dec_hidden": 64, "dec_layers": 1, "embed": 16, "latent_dim": 8, "beta_warmup": 40,
            "free_bits": 4.0, "beta": 0.2, **kw}

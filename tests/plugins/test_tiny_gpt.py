@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 
-from plugins.tiny_gpt import Config, plugin
+from studio_plugins.tiny_gpt import Config, plugin
 from studio.core.plugins.api import DataSpec, config_from_dict
 from studio.core.sampling import adjust_logits, pick
 from studio.core.training.optim import EngineOptimizers, OptimSettings
@@ -163,7 +163,7 @@ def test_onnx_step_matches_torch_generation(tmp_path):
     ort = pytest.importorskip("onnxruntime")
     import warnings
 
-    from plugins.tiny_gpt.onnx_step import empty_cache
+    from studio_plugins.tiny_gpt.onnx_step import empty_cache
 
     model = tiny(list("abcdefgh")).eval()
     (exp,) = model.onnx_exports()

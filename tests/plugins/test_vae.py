@@ -22,7 +22,7 @@ def trained(data):
 
 
 def test_plugin_declaration():
-    from plugins.vae import plugin
+    from studio_plugins.vae import plugin
     plugin.validate()
     assert plugin.id == "vae" and plugin.modality == "image" and plugin.family == "vae"
     assert plugin.capabilities == {"latent", "encode", "onnx"}
@@ -121,7 +121,7 @@ def test_normal_prior_draws_standard_normal_latents(data):
 
 
 def test_gaussian_mixture_fit_recovers_clusters():
-    from plugins.vae.prior import LatentBank, fit_gmm, sample_gmm
+    from studio_plugins.vae.prior import LatentBank, fit_gmm, sample_gmm
     g = torch.Generator().manual_seed(0)
     centres = torch.tensor([[5.0, 0.0], [-5.0, 0.0]])
     x = torch.cat([centres[0] + 0.5 * torch.randn(300, 2, generator=g),
@@ -151,7 +151,7 @@ def test_onnx_decoder_matches_torch(trained):
 
 
 def test_bad_settings_are_refused_with_reasons():
-    from plugins.vae import plugin
+    from studio_plugins.vae import plugin
     with pytest.raises(ConfigError, match="recon_loss"):
         config_from_dict(plugin.Config, {"recon_loss": "perceptual"})
     with pytest.raises(ConfigError, match="prior"):

@@ -26,7 +26,7 @@ def trained(data):
 
 
 def test_plugin_declaration_and_registration(tmp_path):
-    from plugins.vae_gan import plugin
+    from studio_plugins.vae_gan import plugin
     plugin.validate()
     assert plugin.id == "vae-gan" and plugin.modality == "image"
     assert plugin.capabilities == {"latent", "encode", "onnx"}
@@ -74,7 +74,7 @@ def test_output_shapes(size, channels):
 
 
 def test_width_and_depth_follow_the_image_size():
-    from plugins.vae_gan.model import depth_for, widths_for
+    from studio_plugins.vae_gan.model import depth_for, widths_for
     assert widths_for(64, 0) == [32, 64, 128, 256]
     assert widths_for(128, 0) == [48, 96, 192, 384, 512]
     assert widths_for(256, 0)[0] == 64 and len(widths_for(256, 0)) == 6
@@ -174,7 +174,7 @@ def test_onnx_decoder_matches_torch(trained):
 
 
 def test_bad_settings_are_refused_with_reasons():
-    from plugins.vae_gan import plugin
+    from studio_plugins.vae_gan import plugin
     with pytest.raises(ConfigError, match="augment"):
         config_from_dict(plugin.Config, {"augment": "rotate"})
     with pytest.raises(ConfigError, match="prior"):

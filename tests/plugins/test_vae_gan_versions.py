@@ -9,7 +9,7 @@ SMALL = {"width": "8", "latent_size": "8", "batch_size": "4", "threads": "1"}
 
 
 def test_a_checkpoint_with_the_old_decoder_is_refused_with_the_plugin_version(tmp_path):
-    from plugins.vae_gan import plugin
+    from studio_plugins.vae_gan import plugin
     from studio.core.training.checkpoints import CheckpointError, load_model, read_checkpoint, save_checkpoint
     from studio.core.training.engine import train as engine_train
 

@@ -30,7 +30,7 @@ def panel(qtbot):
 
 
 def tiny_rnn():
-    from plugins.melody_rnn import plugin
+    from studio_plugins.melody_rnn import plugin
     torch.manual_seed(0)
     return plugin.build(config_from_dict(plugin.Config, {"hidden": 32, "layers": 1, "embed": 8}), SPEC)
 

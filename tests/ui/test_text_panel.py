@@ -19,7 +19,7 @@ POEM = ("Shall I compare thee to a summer's day?\nThou art more lovely and more 
 
 @pytest.fixture(scope="module")
 def model():
-    from plugins.tiny_gpt import Config, plugin
+    from studio_plugins.tiny_gpt import Config, plugin
     from studio.core.datasets import TrainingData
     from studio.core.plugins.api import DataSpec
     from studio.core.training.optim import EngineOptimizers, OptimSettings
@@ -231,7 +231,7 @@ def test_presets_save_apply_delete_and_persist(panel, qtbot):
 
 
 def test_save_with_header_comment_or_sidecar(panel, model, qtbot, tmp_path):
-    from plugins.tiny_gpt import plugin
+    from studio_plugins.tiny_gpt import plugin
     panel.set_model(model, "tiny-gpt", plugin)
     panel.prime.setPlainText("Shall")
     panel.length.setValue(40)

@@ -164,7 +164,7 @@ def test_sessions_do_not_spin_and_bound_threads():
 
 
 def test_real_vae_plugin_exports_with_parity(tmp_path):
-    vae = pytest.importorskip("plugins.vae")
+    vae = pytest.importorskip("studio_plugins.vae")
     from studio.core.plugins.api import DataSpec, config_from_dict
 
     torch.manual_seed(0)

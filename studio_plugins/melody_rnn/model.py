@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from plugins.melody_common import forbid_dead_air, transpose_batch
+from studio_plugins.melody_common import forbid_dead_air, transpose_batch
 from studio.core.plugins.api import STEPS_PER_BAR, OnnxExport, pick
 from studio.core.plugins.model import StudioModel, generator_for
 

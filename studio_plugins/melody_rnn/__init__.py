@@ -32,7 +32,7 @@ class Config:
 
 
 def build(config: Config, spec: DataSpec):
-    from plugins.melody_rnn.model import MelodyRNN
+    from studio_plugins.melody_rnn.model import MelodyRNN
     return MelodyRNN(config, spec)
 
 

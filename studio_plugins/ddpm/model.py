@@ -16,8 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from plugins.ddpm import Config
-from plugins.image_metrics import EMA, sample_figures
+from studio_plugins.ddpm import Config
+from studio_plugins.image_metrics import EMA, sample_figures
 from studio.core.plugins.api import OnnxExport
 from studio.core.plugins.model import StudioModel, generator_for
 

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from plugins.vae import LOSSES, PRIORS, Config
+from studio_plugins.vae import LOSSES, PRIORS, Config
 from studio.core.plugins.api import OnnxExport
 from studio.core.plugins.model import StudioModel, generator_for
 

@@ -22,9 +22,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from plugins.dcgan import LOSSES, R1_EVERY, Config
-from plugins.dcgan.augment import augment, parse_policy
-from plugins.image_metrics import EMA, mean_pairwise_distance, sample_figures
+from studio_plugins.dcgan import LOSSES, R1_EVERY, Config
+from studio_plugins.dcgan.augment import augment, parse_policy
+from studio_plugins.image_metrics import EMA, mean_pairwise_distance, sample_figures
 from studio.core.plugins.api import OnnxExport
 from studio.core.plugins.model import StudioModel, generator_for
 

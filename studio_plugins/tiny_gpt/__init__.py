@@ -31,7 +31,7 @@ class Config:
 
 
 def build(config: Config, spec):
-    from plugins.tiny_gpt.model import TinyGPT
+    from studio_plugins.tiny_gpt.model import TinyGPT
     return TinyGPT(config, spec)
 
 

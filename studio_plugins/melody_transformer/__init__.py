@@ -32,7 +32,7 @@ class Config:
 
 
 def build(config: Config, spec: DataSpec):
-    from plugins.melody_transformer.model import MelodyTransformer
+    from studio_plugins.melody_transformer.model import MelodyTransformer
     return MelodyTransformer(config, spec)
 
 

@@ -28,7 +28,7 @@ class Config:
 
 
 def build(config: Config, spec):
-    from plugins.char_rnn.model import CharRNN
+    from studio_plugins.char_rnn.model import CharRNN
     return CharRNN(config, spec)
 
 

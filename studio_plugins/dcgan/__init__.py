@@ -67,7 +67,7 @@ class Config:
 
 
 def build(config: Config, spec: DataSpec):
-    from plugins.dcgan.model import DCGAN
+    from studio_plugins.dcgan.model import DCGAN
     return DCGAN(config, spec)
 
 

@@ -61,7 +61,7 @@ class Config:
 
 
 def build(config: Config, spec: DataSpec):
-    from plugins.vae_gan.model import VAEGAN
+    from studio_plugins.vae_gan.model import VAEGAN
     return VAEGAN(config, spec)
 
 

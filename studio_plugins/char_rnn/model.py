@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from plugins.text_common import CharLanguageModel
+from studio_plugins.text_common import CharLanguageModel
 from studio.core.plugins.api import OnnxExport
 
 

@@ -32,10 +32,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from plugins.dcgan.augment import augment, parse_policy
-from plugins.image_metrics import EMA, mean_pairwise_distance, sample_figures
-from plugins.vae.prior import LatentBank, fit_gmm, sample_gmm
-from plugins.vae_gan import PRIORS, Config
+from studio_plugins.dcgan.augment import augment, parse_policy
+from studio_plugins.image_metrics import EMA, mean_pairwise_distance, sample_figures
+from studio_plugins.vae.prior import LatentBank, fit_gmm, sample_gmm
+from studio_plugins.vae_gan import PRIORS, Config
 from studio.core.plugins.api import OnnxExport
 from studio.core.plugins.model import StudioModel, generator_for
 

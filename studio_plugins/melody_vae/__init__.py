@@ -33,7 +33,7 @@ class Config:
 
 
 def build(config: Config, spec: DataSpec):
-    from plugins.melody_vae.model import MelodyVAE
+    from studio_plugins.melody_vae.model import MelodyVAE
     return MelodyVAE(config, spec)
 
 

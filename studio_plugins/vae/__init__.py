@@ -41,7 +41,7 @@ class Config:
 
 
 def build(config: Config, spec: DataSpec):
-    from plugins.vae.model import VAE
+    from studio_plugins.vae.model import VAE
     return VAE(config, spec)
 
 

@@ -23,7 +23,7 @@ class Config:
 
 
 def build(config: Config, spec: DataSpec):
-    from plugins.ddpm.model import DDPM
+    from studio_plugins.ddpm.model import DDPM
     return DDPM(config, spec)
 
 

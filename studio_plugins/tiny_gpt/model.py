@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from plugins.text_common import CharLanguageModel
+from studio_plugins.text_common import CharLanguageModel
 
 # One layer's cache: keys and values (B, heads, cached, head_dim); the state is (caches, next position).
 KVState = tuple[list[tuple[torch.Tensor, torch.Tensor]], int]
@@ -154,5 +154,5 @@ class TinyGPT(CharLanguageModel):
         return self.head(self.norm(x)), (new, pos + L)
 
     def onnx_exports(self):
-        from plugins.tiny_gpt.onnx_step import exports
+        from studio_plugins.tiny_gpt.onnx_step import exports
         return exports(self)
