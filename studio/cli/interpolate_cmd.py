@@ -91,23 +91,32 @@ def _end(model, plugin, args, which: str, prefix: str = "", run_dir=None):
     return code.vector, code.name, code
 
 
+def _latent_decoder(session, where: str, hint: str, code: int = 2):
+    """The session's torch latent decoder, or a one-line refusal when its plugin declares no latent space."""
+    from studio.cli import CommandError
+    from studio.core.session import MissingCapability
+
+    try:
+        return session.latent.torch_decoder()
+    except (MissingCapability, ValueError) as exc:
+        raise CommandError(f"{where}: {session.plugin.id} has no latent space to walk through ({hint}): {exc}",
+                           code) from None
+
+
 def _soundtrack(args, steps: int):
     """(plan, audio, provenance) of the melody walk that accompanies an image walk."""
     from studio.cli import CommandError
     from studio.core.latent import walk_between
     from studio.core.latent.soundtrack import plan, render_soundtrack
     from studio.core.latent.walk_export import run_identity
-    from studio.core.latent_decoder import TorchDecoder
-    from studio.core.training.checkpoints import load_model
+    from studio.core.session import open_run
 
     try:
-        model, plugin, info = load_model(args.soundtrack)
+        session = open_run(args.soundtrack)
     except (OSError, ValueError, LookupError) as exc:
         raise CommandError(f"--soundtrack {args.soundtrack}: {exc}", 2) from None
-    if not int(getattr(model, "latent_dim", 0) or 0) or not callable(getattr(model, "decode", None)):
-        raise CommandError(f"--soundtrack {args.soundtrack}: {getattr(plugin, 'id', 'this model')} has no latent "
-                           "space to walk through (use a melody-vae run)", 2)
-    decoder = TorchDecoder(model)
+    model, plugin = session.model, session.plugin
+    decoder = _latent_decoder(session, f"--soundtrack {args.soundtrack}", "use a melody-vae run")
     if decoder.modality != "melody":
         raise CommandError(f"--soundtrack {args.soundtrack}: is an {decoder.modality} model; a melody run is needed", 2)
     ends = [_end(model, plugin, args, which, "soundtrack_", args.soundtrack) for which in ("from", "to")]
@@ -119,7 +128,7 @@ def _soundtrack(args, steps: int):
     min_pitch = int(getattr(getattr(model, "spec", None), "min_pitch", 0) or 36)
     run_id, _ = run_identity(str(args.soundtrack))
     prov = {"run": str(args.soundtrack), "run_id": run_id, "plugin": getattr(plugin, "id", ""),
-            "checkpoint": str(info.path), **p.to_dict()}
+            "checkpoint": session.origin.checkpoint_path, **p.to_dict()}
     for which, (_, _, code) in zip(("from", "to"), ends):  # file names only, never their content
         prov.update({f"{which}_file": code.name} if code else {f"{which}_seed": getattr(args, f"{which}_seed")})
     return p, render_soundtrack(events, p, min_pitch), prov
@@ -152,7 +161,7 @@ def run(args) -> int:
     from studio.cli.size_args import size_from_args
     size = size_from_args(args)
     try:
-        from studio.core.training.checkpoints import load_model
+        import torch  # noqa: F401 - models need it; say so in words when it is missing
     except ImportError as exc:
         raise CommandError(f"the training engine is not installed ({exc})") from exc
     import numpy as np
@@ -161,13 +170,11 @@ def run(args) -> int:
     from studio.core.latent import walk_between
     from studio.core.latent.walk_export import (contact_sheet, to_uint8_hwc, write_gif, write_melody_walk_midi,
                                                 write_melody_walk_wav, write_mp4, write_png, write_png_frames)
-    from studio.core.latent_decoder import TorchDecoder
+    from studio.core.session import open_run
 
-    model, plugin, info = load_model(args.run, checkpoint=args.checkpoint)
-    if not int(getattr(model, "latent_dim", 0) or 0) or not callable(getattr(model, "decode", None)):
-        raise CommandError(f"{args.run}: {getattr(plugin, 'id', 'this model')} has no latent space to walk through "
-                           "(needs the 'latent' capability)")
-    decoder = TorchDecoder(model)
+    session = open_run(args.run, checkpoint=args.checkpoint)
+    model, plugin = session.model, session.plugin
+    decoder = _latent_decoder(session, str(args.run), "needs the 'latent' capability", code=1)
     fmt = _format(args, decoder.modality)
     wanted = ("gif", "mp4", "png") if decoder.modality == "image" else ("mid", "wav")
     if fmt not in wanted:
@@ -185,7 +192,7 @@ def run(args) -> int:
     a, a_label, a_code = _end(model, plugin, args, "from")
     b, b_label, b_code = _end(model, plugin, args, "to")
     z = walk_between(a, b, args.steps, args.method)
-    prov = {"plugin": getattr(plugin, "id", ""), "run": str(args.run), "checkpoint": str(info.path),
+    prov = {"plugin": getattr(plugin, "id", ""), "run": str(args.run), "checkpoint": session.origin.checkpoint_path,
             "method": args.method, "steps": args.steps}
     for which, code in (("from", a_code), ("to", b_code)):  # file names only, never their content
         prov.update({f"{which}_file": code.name} if code else {f"{which}_seed": getattr(args, f"{which}_seed")})

@@ -37,24 +37,24 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     import torch
 
-    from studio.core.export.generate import source_for_run
     from studio.core.export.naming import OverwriteError
     from studio.core.export.onnx_export import OnnxExportError, export_model
     from studio.core.export.provenance import today
-    from studio.core.training.checkpoints import CheckpointError, load_model
+    from studio.core.session import open_run
+    from studio.core.training.checkpoints import CheckpointError
 
     out = Path(args.out)
     if out.suffix.lower() != ".onnx":
         raise CommandError(f"{out}: the output file should end in .onnx", 2)
     try:
-        model, plugin, info = load_model(args.run, checkpoint=args.checkpoint, device="cpu")
+        session = open_run(args.run, checkpoint=args.checkpoint, device="cpu")
     except CheckpointError as exc:
         raise CommandError(str(exc), 2) from exc
-    if "onnx" not in plugin.capabilities or not hasattr(model, "onnx_exports"):
+    model, plugin, src = session.model, session.plugin, session.origin
+    if not session.declares("onnx") or not hasattr(model, "onnx_exports"):
         raise CommandError(f"plugin {plugin.id} does not offer ONNX export", 2)
-    src = source_for_run(args.run, info)
     provenance = {"format": "studio-model-provenance/1", "plugin": {"id": plugin.id, "version": plugin.version},
-                  "run": {"id": src.run_id, "path": src.run_path},
+                  "run": {"id": src.run_id, "path": src.run_dir},
                   "checkpoint": {"sha256": src.checkpoint_sha256, "step": src.checkpoint_step,
                                  "path": src.checkpoint_path},
                   "created": today()}
@@ -64,7 +64,7 @@ def run(args) -> int:
         if args.quantize == "int8":
             from studio.core.export.onnx_quantize import export_int8
             results, reports = export_int8(model, out, plugin=plugin, provenance=provenance,
-                                           run_data=run_data(args.run), exporter=args.exporter, opset=args.opset,
+                                           run_data=run_data(src), exporter=args.exporter, opset=args.opset,
                                            overwrite=args.overwrite)
             quant = [q.to_dict() for q in reports]
         else:
@@ -87,18 +87,23 @@ def run(args) -> int:
     return 0
 
 
-def run_data(run: str | Path):
-    """The dataset ``run.json`` names, loaded for calibration, or None with the reason in words."""
+def run_data(run):
+    """The dataset a run's ``run.json`` names, loaded for calibration, or None with the reason in words.
+    ``run``: an open session's ``RunOrigin`` (which has read run.json already) or a run folder."""
     from studio.core.datasets.training_data import DatasetError, load_dataset
     from studio.core.export.onnx_calibration import RunData
     from studio.core.training.run_folder import RunFolderError, read_run
 
-    folder = Path(run)
-    folder = folder.parent.parent if folder.is_file() else folder  # RUN/checkpoints/step-N.safetensors
-    try:
-        raw = str((read_run(folder).get("dataset") or {}).get("path") or "")
-    except (RunFolderError, AttributeError) as exc:
-        return RunData(None, f"run.json unreadable ({exc})")
+    if hasattr(run, "run_dir"):
+        folder, dataset = Path(run.run_dir), run.dataset
+    else:
+        folder = Path(run)
+        folder = folder.parent.parent if folder.is_file() else folder  # RUN/checkpoints/step-N.safetensors
+        try:
+            dataset = read_run(folder).get("dataset")
+        except (RunFolderError, AttributeError) as exc:
+            return RunData(None, f"run.json unreadable ({exc})")
+    raw = str(dataset.get("path") or "") if isinstance(dataset, dict) else ""
     if not raw:
         return RunData(None, f"{folder.name}: run.json names no dataset")
     path = Path(raw) if Path(raw).is_absolute() else folder / raw

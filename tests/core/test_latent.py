@@ -164,7 +164,9 @@ def fake_run(monkeypatch, tmp_path):
 
     def fake_load(run_dir, checkpoint=None, device="cpu", plugin=None):
         model = made["model"]
-        return model, SimpleNamespace(id="tiny", name="Tiny"), SimpleNamespace(path=tmp_path / "step-1.safetensors")
+        plugin = SimpleNamespace(id="tiny", name="Tiny", version="0", capabilities={"latent"},
+                                 modality="melody" if isinstance(model, TinyMelodyModel) else "image")
+        return model, plugin, SimpleNamespace(path=tmp_path / "step-1.safetensors")
 
     monkeypatch.setattr(checkpoints, "load_model", fake_load)
     return made

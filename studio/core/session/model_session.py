@@ -154,7 +154,9 @@ def open_run(run_dir: str | Path, checkpoint: Any = None, *, device: str = "cpu"
         dataset = {}
     spec = getattr(model, "spec", None)
     if not isinstance(spec, DataSpec):
-        spec = DataSpec.from_dict((getattr(info, "sidecar", {}) or {}).get("data_spec", {}))
+        recorded = (getattr(info, "sidecar", {}) or {}).get("data_spec") or {}
+        # a model that keeps no spec, saved without one: its plugin's modality is all that is known
+        spec = DataSpec.from_dict({"modality": plugin.modality, **(recorded if isinstance(recorded, dict) else {})})
     origin = RunOrigin(src.run_id, src.run_path or str(run_dir), src.checkpoint_path or "", src.checkpoint_step,
                        src.checkpoint_sha256, spec, dataset)
     return ModelSession(plugin, model, origin, dev)
