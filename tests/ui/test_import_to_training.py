@@ -83,8 +83,8 @@ def test_an_import_is_what_gets_trained_and_the_panels_say_so(qtbot, tmp_path, p
     asked = _answer(monkeypatch, QMessageBox.StandardButton.No)
     assert models.datasets.select(train_ctx.project.datasets_dir / "blobs")
     models.length.setValue(12)
-    models.engine_form.set_values({"sample_every": 0, "checkpoint_every": 0})
-    models.more_form.set_values({"val_every": 0})
+    models.forms.engine_form.set_values({"sample_every": 0, "checkpoint_every": 0})
+    models.forms.more_form.set_values({"val_every": 0})
     qtbot.mouseClick(models.start_btn, Qt.MouseButton.LeftButton)
     assert len(asked) == 1 and "My-drawings-images" in asked[0] and "blobs" in asked[0]
     assert models.last_run is None and not train_ctx.project.runs
@@ -118,8 +118,8 @@ def test_another_kind_of_data_asks_nothing_and_yes_goes_ahead(qtbot, panels, tra
     assert models.current_plugin().modality == "text"
     assert models.plugins.select("toy-image")  # another kind of data than the selection: the model says it
     assert models.datasets.current_folder().name == "blobs"
-    models.engine_form.set_values({"sample_every": 0, "checkpoint_every": 0})
-    models.more_form.set_values({"val_every": 0})
+    models.forms.engine_form.set_values({"sample_every": 0, "checkpoint_every": 0})
+    models.forms.more_form.set_values({"val_every": 0})
     models.length.setValue(5)
     first = models.start()
     assert first is not None and not asked

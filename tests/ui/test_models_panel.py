@@ -43,15 +43,15 @@ def test_form_choices_and_reset(qtbot, panel):
     assert not combo.select("zz-broken")
 
     assert combo.select("toy-image")
-    eds = panel.plugin_form.editors
+    eds = panel.forms.plugin_form.editors
     assert isinstance(eds["hidden"], QSpinBox) and (eds["hidden"].minimum(), eds["hidden"].maximum()) == (1, 512)
     assert isinstance(eds["noise"], QDoubleSpinBox) and eds["noise"].value() == pytest.approx(0.1)
     assert "denoising noise" in eds["noise"].toolTip()
-    eng = panel.engine_form.editors
+    eng = panel.forms.engine_form.editors
     assert isinstance(eng["lr"], LogSpinBox) and eng["lr"].value() == pytest.approx(0.01)  # the plugin's default
     assert eng["batch_size"].value() == 16
     assert isinstance(eng["optimizer"], QComboBox) and eng["optimizer"].count() >= 4
-    assert isinstance(panel.more_form.editors["nesterov"], QCheckBox)
+    assert isinstance(panel.forms.more_form.editors["nesterov"], QCheckBox)
     # log-scale stepping: one arrow step is a quarter decade
     eng["lr"].stepBy(4)
     assert eng["lr"].value() == pytest.approx(0.1)
@@ -74,9 +74,9 @@ def test_form_choices_and_reset(qtbot, panel):
     devices = [panel.devices.itemText(i) for i in range(panel.devices.count())]
     assert devices[0].startswith("Auto") and any("Test GPU" in d and "8.0 GiB" in d for d in devices)
 
-    eds = panel.plugin_form.editors
+    eds = panel.forms.plugin_form.editors
     eds["hidden"].setValue(8)
-    panel.engine_form.editors["optimizer"].setCurrentText("sgd")
+    panel.forms.engine_form.editors["optimizer"].setCurrentText("sgd")
     assert panel.settings() == {"hidden": 8, "optimizer": "sgd"}
     qtbot.mouseClick(panel.reset_btn, Qt.MouseButton.LeftButton)
     assert panel.settings() == {} and eds["hidden"].value() == 16
@@ -88,9 +88,9 @@ def test_start_creates_a_run_in_the_project(qtbot, panel, train_ctx):
     train_ctx.run_started.connect(started.append)
     train_ctx.run_selected.connect(selected.append)
     assert panel.plugins.select("toy-image")
-    panel.plugin_form.set_values({"hidden": 8})
-    panel.engine_form.set_values({"lr": 0.02, "sample_every": 0, "checkpoint_every": 10})
-    panel.more_form.set_values({"val_every": 0})
+    panel.forms.plugin_form.set_values({"hidden": 8})
+    panel.forms.engine_form.set_values({"lr": 0.02, "sample_every": 0, "checkpoint_every": 10})
+    panel.forms.more_form.set_values({"val_every": 0})
     panel.length.setValue(20)
     panel.run_name.setText("my first run")
     qtbot.mouseClick(panel.start_btn, Qt.MouseButton.LeftButton)
@@ -115,7 +115,7 @@ def test_a_narrow_panel_wraps_its_forms_and_keeps_start_in_reach(qtbot, panel):
     from tests.e2e.window_fit_probe import cut_texts, sideways_scrolling
 
     assert panel.plugins.select("toy-image")
-    panel.more_box.setChecked(True)  # the long form too
+    panel.forms.more_box.setChecked(True)  # the long form too
     for width in (260, 330, 460):
         panel.resize(width, 420)
         qtbot.wait(50)

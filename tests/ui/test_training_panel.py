@@ -97,8 +97,8 @@ def test_window_survives_a_plugin_that_segfaults(qtbot, make_studio_window, toys
     training_processes(win.ctx).env = toys
     models, tp = win.panels["models"], win.panels["training"]
     assert models.plugins.select("toy-image")
-    models.plugin_form.set_values({"crash_at_step": 4})
-    models.engine_form.set_values({"sample_every": 0, "checkpoint_every": 2})
+    models.forms.plugin_form.set_values({"crash_at_step": 4})
+    models.forms.engine_form.set_values({"sample_every": 0, "checkpoint_every": 2})
     models.length.setValue(50)
     click(qtbot, models.start_btn)
     wait_for(qtbot, lambda: state(tp) == "failed", 90, "the crashed run to show failed")

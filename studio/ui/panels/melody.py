@@ -13,47 +13,40 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QListWidgetItem, QMessageBox, QVBoxLayout
 
 from studio.core.audio.events import MAX_PITCH, MIN_PITCH, Note, steps_per_bar
 from studio.core.audio.midi import MidiError, read_midi
-from studio.core.audio.playback import MelodyPlayer
 from studio.core.audio.instruments import program_name
-from studio.core.audio.render import Rendering, render_melody, render_melody_notes
-from studio.core.audio.synth import step_seconds
+from studio.core.audio.render import Rendering
 from studio.ui.panels.generation_panel import GenerationPanel
 from studio.ui.panels.melody_copies import batch_note, mark_variation
 from studio.ui.panels.melody_controls import GenerateBox, build_roll_column, build_side_column, build_status_labels
 from studio.ui.panels.melody_export import melody_recipe, restore_melody, write_melody
 from studio.ui.panels.melody_generation import GenerationRequest, MelodyJobs, describe_capabilities
+from studio.ui.panels.melody_transport import SAMPLE_RATE, Transport
 from studio.ui.panels.reflow import ReflowSplit
 from studio.ui.restore_request import RestoreRequest
 
 log = logging.getLogger(__name__)
-SAMPLE_RATE = 44100
 NO_MODEL = "No melody model yet: pick a melody run in Runs, or draw a melody by hand."
 
 
 class MelodyPanel(GenerationPanel):
     modality = "melody"
-    playback_finished = Signal()  # re-emitted on the UI thread from the audio thread
 
     def __init__(self, ctx, parent=None):
         super().__init__(ctx, MelodyJobs(), parent)
-        self.player = MelodyPlayer(SAMPLE_RATE)
-        self.player.on_finished = self.playback_finished.emit
+        self.transport = Transport(self)   # player, playhead timer, audition
+        self._timer = self.transport.timer
         self.last_export: Path | None = None
         self._params: dict = {}
         self.current_params: dict = {}      # the loaded variation's seed and settings ({}: drawn by hand)
         self._generated: list[int] | None = None  # its events as generated (to tell hand edits)
         self._pending_source: dict | None = None
         self.pitch_range = (MIN_PITCH, MAX_PITCH)  # event encoding: the model's, once one is set
-        self._timer = QTimer(self)
-        self._timer.setInterval(33)  # ~30 Hz playhead
-        self._timer.timeout.connect(self._tick)
         self._build()
-        self.playback_finished.connect(self._on_finished)
         self.jobs.progress.connect(self._on_progress)
         self.jobs.variation.connect(self._on_variation)
         self.jobs.finished.connect(self._on_generation_done)
@@ -66,7 +59,7 @@ class MelodyPanel(GenerationPanel):
         self.jobs.tunes_ready.connect(self._on_tunes_ready)
         ctx.dataset_added.connect(self._dataset_arrived)
         self._start_following()
-        self._audio_state()
+        self.transport.show_state()
         self._sync()
 
     # -- layout: the roll with the controls beside it, or under it on a narrow dock --
@@ -81,18 +74,11 @@ class MelodyPanel(GenerationPanel):
         lay.addWidget(self.split, 1)
         self.split.measure()
 
-    def _audio_state(self) -> None:
-        reason = self.player.reason
-        self.audio_label.setVisible(bool(reason))
-        self.audio_label.setText(f"No sound: {reason}" if reason else "")
-        self.play_btn.setToolTip(reason or "Play the melody in the piano roll")
-
     def _sync(self) -> None:
         has_notes = bool(self.roll.notes)
         busy = self.jobs.busy
         self.play_btn.setEnabled(self.player.available and has_notes)
-        # the playhead timer runs until its next tick notices the end: Stop stays usable until then
-        self.stop_btn.setEnabled(self.player.is_playing or self._timer.isActive())
+        self.stop_btn.setEnabled(self.transport.busy)
         for b in (self.midi_btn, self.wav_btn, self.flac_btn):
             b.setEnabled(has_notes)
         self.gen_btn.setEnabled(self.model is not None and not busy and not self.loader.waiting)
@@ -164,57 +150,29 @@ class MelodyPanel(GenerationPanel):
     def set_events(self, events, text: str = "Load melody") -> None:
         self.roll.set_events(events, text, self.pitch_range[0])
 
-    # -- transport -----------------------------------------------------------
-    def _audio(self, events=None) -> Rendering:
-        sound = render_melody(self.events() if events is None else events, bpm=self.tempo.value(),
-                              program=self.instrument.program(), voice=self.voice.currentText(),
-                              volume=self.volume.value() / 100, sample_rate=SAMPLE_RATE, min_pitch=self.pitch_range[0])
-        self._show_synth(sound.synth)
-        return sound
+    # -- transport (melody_transport.Transport) ---------------------------------
+    @property
+    def player(self):
+        return self.transport.player
 
-    def _show_synth(self, synth: dict) -> None:
-        # the voice choice only matters when the SoundFont could not be loaded (the numpy fallback plays)
-        self.voice.setVisible(synth.get("engine") == "numpy")
-        self.instrument.describe_synth(synth)
+    @player.setter
+    def player(self, player) -> None:   # tests listen through a recording player
+        self.transport.player = player
+
+    def _audio(self, events=None) -> Rendering:
+        return self.transport.render(events)
 
     def play(self) -> bool:
-        if not self.player.available or not self.roll.notes:
-            return False
-        ok = self.player.play(self._audio().audio, step_seconds(self.tempo.value()), loop=self.loop.isChecked(),
-                              loop_steps=self.roll.n_steps)
-        if ok:
-            self._timer.start()
-        self._audio_state()
+        ok = self.transport.play()
         self._sync()
         return ok
 
     def stop(self) -> None:
-        self.player.stop()
-        self._timer.stop()
-        self.roll.set_playhead(None)
+        self.transport.stop()
         self._sync()
 
     def audition(self, pitch: int) -> None:
-        if self.player.available and not self.player.is_playing:
-            sound = render_melody_notes([Note(pitch, 0, 3)], 3, bpm=self.tempo.value(),
-                                        program=self.instrument.program(), voice=self.voice.currentText(),
-                                        volume=self.volume.value() / 100, sample_rate=SAMPLE_RATE)
-            self._show_synth(sound.synth)
-            self.player.play(sound.audio, step_seconds(self.tempo.value()))
-
-    def _tick(self) -> None:
-        if not self.player.is_playing:
-            return self._on_finished()
-        pos = self.player.position_steps()
-        if self.loop.isChecked():
-            pos %= max(1, self.roll.n_steps)
-        self.roll.set_playhead(pos)
-
-    def _on_finished(self) -> None:
-        if not self.player.is_playing:
-            self._timer.stop()
-            self.roll.set_playhead(None)
-            self._sync()
+        self.transport.audition(pitch)
 
     # -- generation ----------------------------------------------------------
     def request(self) -> GenerationRequest:
@@ -329,8 +287,7 @@ class MelodyPanel(GenerationPanel):
 
     def shutdown(self) -> None:
         super().shutdown()
-        self.player.close()
-        self._timer.stop()
+        self.transport.close()
 
 
 def demo_notes() -> list[Note]:

@@ -11,26 +11,22 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QFrame, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QFrame, QHBoxLayout, QLabel, QLineEdit,
                                QMessageBox, QPushButton, QScrollArea, QSpinBox, QVBoxLayout, QWidget)
 
 from studio.core import paths
-from studio.core.plugins.api import ConfigError, config_params
-from studio.core.training.settings import EngineSettings, split_settings
-from studio.ui.config_form import ConfigForm, wrap_rows
-from studio.ui.panels.train_choices import (HIDDEN_ENGINE_KEYS, MAIN_ENGINE_KEYS, DatasetCombo, DeviceCombo,
-                                            PluginCombo, dataset_modality, default_run_name, new_run_dir, safe_name)
+from studio.core.plugins.api import ConfigError
+from studio.core.training.settings import split_settings
+from studio.ui.config_form import wrap_rows
+from studio.ui.panels.model_settings import ModelSettings
+from studio.ui.panels.train_choices import (DatasetCombo, DeviceCombo, PluginCombo, confirm_other_dataset,
+                                            dataset_modality, default_run_name, narrow, new_run_dir, safe_name,
+                                            set_text)
 from studio.ui.panels.train_processes import training_processes
 
 log = logging.getLogger("studio.ui.models")
 #: model families in the order they need data (studio.core.datasets.size_advice): the first one offered
 SMALL_DATA_FIRST = {"vae": 0, "rnn": 1, "transformer": 2, "gan": 3, "diffusion": 4}
-
-
-def _narrow(combo: QComboBox) -> None:
-    """A combo sized by a short text, not its longest entry (a long device name must not widen the panel)."""
-    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-    combo.setMinimumContentsLength(12)
 
 
 class ModelsPanel(QWidget):
@@ -44,14 +40,11 @@ class ModelsPanel(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.procs = training_processes(ctx)
-        self.plugin_form: ConfigForm | None = None
-        self.engine_form: ConfigForm | None = None
-        self.more_form: ConfigForm | None = None
         self.last_run: Path | None = None
         #: the dataset selected in Datasets (or the newest one of the project): what Start should train on
         self.chosen_dataset: Path | None = None
         self._build_choices()
-        self._build_setting_boxes()
+        self.forms = ModelSettings(on_resize=self._fit_width)  # the model's and the engine's settings
         self._build_actions()
         self._lay_out()
         ctx.plugins_ready.connect(self.set_plugins)
@@ -70,13 +63,13 @@ class ModelsPanel(QWidget):
     def _build_choices(self) -> None:
         """Model, dataset, training length, device and run name."""
         self.plugins = PluginCombo()
-        _narrow(self.plugins)
+        narrow(self.plugins)
         self.plugins.currentIndexChanged.connect(self._on_plugin)
         self.description = QLabel("Looking for models…")
         self.description.setWordWrap(True)
         self.description.setToolTip("What the chosen model does")
         self.datasets = DatasetCombo()
-        _narrow(self.datasets)
+        narrow(self.datasets)
         self.datasets.currentIndexChanged.connect(self._update_start)
         self.browse_btn = QPushButton("Browse…")
         self.browse_btn.setToolTip("Use a dataset folder (made by Import / `studio import`) from anywhere")
@@ -92,25 +85,10 @@ class ModelsPanel(QWidget):
         self.length.setToolTip("How long to train (steps, or minutes excluding pauses)")
         self.length_kind.currentIndexChanged.connect(self._on_length_kind)
         self.devices = DeviceCombo()
-        _narrow(self.devices)
+        narrow(self.devices)
         self.run_name = QLineEdit()
         self.run_name.setPlaceholderText("automatic: model-dataset-date")
         self.run_name.setToolTip("Folder name of the new run (under the project's runs/)")
-
-    def _build_setting_boxes(self) -> None:
-        """Group boxes the plugin's and the engine's forms go into (rebuilt when the model changes)."""
-        self.plugin_box = QGroupBox("Model settings")
-        self.plugin_box.setToolTip("The chosen model's own hyperparameters; hover a setting for help")
-        self.plugin_lay = QVBoxLayout(self.plugin_box)
-        self.engine_box = QGroupBox("Training")
-        self.engine_box.setToolTip("How the engine trains: length, learning rate, batch, optimizer, checkpoints")
-        self.engine_lay = QVBoxLayout(self.engine_box)
-        self.more_box = QGroupBox("More engine settings")
-        self.more_box.setCheckable(True)
-        self.more_box.setChecked(False)
-        self.more_box.setToolTip("Schedules, warm-up, clipping, validation, early stopping, precision, seed…")
-        self.more_lay = QVBoxLayout(self.more_box)
-        self.more_box.toggled.connect(self._show_more)
 
     def _build_actions(self) -> None:
         """Reset and Start, and the line saying what is missing before Start works."""
@@ -144,9 +122,7 @@ class ModelsPanel(QWidget):
         body = QWidget()
         lay = QVBoxLayout(body)
         lay.addLayout(form)
-        lay.addWidget(self.plugin_box)
-        lay.addWidget(self.engine_box)
-        lay.addWidget(self.more_box)
+        lay.addWidget(self.forms)
         lay.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -211,29 +187,12 @@ class ModelsPanel(QWidget):
 
     def _on_plugin(self, *_):
         plugin = self.current_plugin()
-        for form in (self.plugin_form, self.engine_form, self.more_form):
-            if form is not None:
-                form.setParent(None)
-                form.deleteLater()
-        self.plugin_form = self.engine_form = self.more_form = None
+        self.forms.show_plugin(plugin)
         if plugin is None:
             self.datasets.set_modality(None)
             self._update_start()
             return
         self.description.setText(f"{plugin.description or plugin.name} — trains on {plugin.modality} data.")
-        self.plugin_form = ConfigForm(config_params(plugin.Config))
-        self.plugin_lay.addWidget(self.plugin_form)
-        specs = [s for s in config_params(EngineSettings) if s.name not in HIDDEN_ENGINE_KEYS]
-        defaults = dict(plugin.engine_defaults or {})  # the model's preferred lr, batch... shown as defaults
-        main = [s for s in specs if s.name in MAIN_ENGINE_KEYS]
-        main.sort(key=lambda s: MAIN_ENGINE_KEYS.index(s.name))
-        self.engine_form = ConfigForm(main, defaults)
-        self.engine_lay.addWidget(self.engine_form)
-        self.more_form = ConfigForm([s for s in specs if s.name not in MAIN_ENGINE_KEYS], defaults)
-        self.more_form.setVisible(self.more_box.isChecked())
-        self.more_lay.addWidget(self.more_form)
-        self.plugin_form.show()  # added to a visible panel: show now, not at the next event-loop turn
-        self.engine_form.show()
         changed_kind = self.datasets.modality != plugin.modality
         self.datasets.set_modality(plugin.modality)
         chosen = self.chosen_dataset
@@ -246,11 +205,6 @@ class ModelsPanel(QWidget):
         """The panel never gets narrower than its (wrapped) form and the scroll bar beside it."""
         bar = self.scroll.verticalScrollBar().sizeHint().width()
         self.scroll.setMinimumWidth(self.body.minimumSizeHint().width() + bar + 2 * self.scroll.frameWidth())
-
-    def _show_more(self, on: bool) -> None:
-        if self.more_form is not None:
-            self.more_form.setVisible(on)
-            self._fit_width()
 
     def reload_datasets(self) -> None:
         proj = self.ctx.project
@@ -293,33 +247,12 @@ class ModelsPanel(QWidget):
         return ""
 
     def reset(self) -> None:
-        for form in (self.plugin_form, self.engine_form, self.more_form):
-            if form is not None:
-                form.reset()
+        self.forms.reset()
 
     # -- start ----------------------------------------------------------------------------------
     def settings(self) -> dict:
         """What ``--set`` receives: only settings that differ from their defaults."""
-        out: dict = {}
-        for form in (self.engine_form, self.more_form, self.plugin_form):
-            if form is not None:
-                out.update(form.changed_values())
-        return out
-
-    def _confirm_other_dataset(self, dataset: Path) -> bool:
-        """Training on another dataset of the same kind than the one selected in Datasets asks first
-        (the mistake: importing pictures, then training on the demo shapes)."""
-        chosen = self.chosen_dataset
-        if chosen is None or dataset.resolve() == chosen.resolve():
-            return True
-        if dataset_modality(chosen)[0] != dataset_modality(dataset)[0]:
-            return True  # another kind of data: the model choice already says so
-        answer = QMessageBox.question(
-            self, "Train on another dataset?",
-            f"Datasets has {chosen.name} selected, but this run would train on {dataset.name}.\n\n"
-            f"Train on {dataset.name}?",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
-        return answer == QMessageBox.StandardButton.Yes
+        return self.forms.changed_values()
 
     def runs_base(self) -> Path:
         return self.ctx.project.runs_dir if self.ctx.project else paths.data_dir() / "runs"
@@ -332,7 +265,7 @@ class ModelsPanel(QWidget):
             return None
         plugin = self.current_plugin()
         dataset = self.datasets.current_folder()
-        if not self._confirm_other_dataset(dataset):
+        if not confirm_other_dataset(self, self.chosen_dataset, dataset):
             return None
         settings = self.settings()
         try:
@@ -346,7 +279,7 @@ class ModelsPanel(QWidget):
         try:
             run_dir = new_run_dir(self.runs_base(), name)
             proc = self.procs.start(plugin.id, dataset, run_dir, device=self.devices.currentData() or "auto",
-                                    settings={k: _arg(v) for k, v in settings.items()}, **bound)
+                                    settings={k: set_text(v) for k, v in settings.items()}, **bound)
         except (OSError, ValueError) as exc:
             QMessageBox.warning(self, "Could not start training", str(exc))
             return None
@@ -365,11 +298,3 @@ class ModelsPanel(QWidget):
         self.ctx.run_selected.emit(str(run_dir))
         self.run_name.clear()
         return run_dir
-
-
-def _arg(value) -> str:
-    """A setting as ``--set`` text (floats keep full precision)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return repr(value) if isinstance(value, float) else str(value)
-

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QStandardItem, QStandardItemModel
-from PySide6.QtWidgets import QComboBox
+from PySide6.QtWidgets import QComboBox, QMessageBox
 
 from studio.core.fileio import read_json
 from studio.ui.shorten import shorten
@@ -207,3 +207,31 @@ class DeviceCombo(QComboBox):
                              Qt.ItemDataRole.ToolTipRole)
         i = self.findData(current) if current else 0
         self.setCurrentIndex(max(i, 0))
+
+
+def narrow(combo: QComboBox) -> None:
+    """A combo sized by a short text, not its longest entry (a long device name must not widen the panel)."""
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(12)
+
+
+def confirm_other_dataset(parent, chosen: Path | None, dataset: Path) -> bool:
+    """Training on another dataset of the same kind than the one selected in Datasets asks first
+    (the mistake: importing pictures, then training on the demo shapes)."""
+    if chosen is None or dataset.resolve() == chosen.resolve():
+        return True
+    if dataset_modality(chosen)[0] != dataset_modality(dataset)[0]:
+        return True  # another kind of data: the model choice already says so
+    answer = QMessageBox.question(
+        parent, "Train on another dataset?",
+        f"Datasets has {chosen.name} selected, but this run would train on {dataset.name}.\n\n"
+        f"Train on {dataset.name}?",
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+    return answer == QMessageBox.StandardButton.Yes
+
+
+def set_text(value) -> str:
+    """A setting as ``--set`` text (floats keep full precision)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value) if isinstance(value, float) else str(value)
