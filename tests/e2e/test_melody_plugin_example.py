@@ -209,7 +209,7 @@ def test_continues_a_primer_in_the_melody_panel(run, qtbot, tmp_path):
 
     # dropping the file back: a fresh panel opens the exact checkpoint and gets the notes and seed back
     from studio.core.export import restore_spec
-    from studio.ui.restore_drop import Restore, locate
+    from studio.ui.restore_recipe import Restore, locate
 
     restore = Restore(path, recipe, spec=restore_spec(recipe))
     locate(restore)

@@ -151,7 +151,7 @@ def test_a_dropped_file_reaches_the_text_panel_as_one_typed_request(make_studio_
     from PySide6.QtWidgets import QApplication
 
     from studio.core.export.text import save_text
-    from studio.ui.restore_drop import RestoreDialog
+    from studio.ui.restore_dialog import RestoreDialog
     from studio.ui.restore_request import RestoreRequest
 
     recipe = {"modality": "text", "plugin": {"id": "char-rnn", "version": "1"}, "seed": 3,

@@ -76,12 +76,17 @@ def drop(qtbot, win, path: Path) -> None:
 @pytest.fixture
 def answer(monkeypatch):
     """Answer the recipe dialog by clicking its buttons; keep what it showed; screenshot the first."""
-    from studio.ui.restore_drop import RestoreDialog
+    from studio.ui.restore_dialog import RestoreDialog
 
     seen: list[dict] = []
     plan = {"buttons": ["restore"]}
 
     def fake_exec(dialog):
+        if dialog.check is not None:  # Content Credentials are checked off the UI thread: wait for the answer
+            from PySide6.QtWidgets import QApplication
+            dialog.check.thread.join(30)
+            for _ in range(3):
+                QApplication.processEvents()
         dialog.adjustSize()
         rows = {dialog.form.itemAt(i, dialog.form.ItemRole.LabelRole).widget().text().rstrip(":"):
                 dialog.form.itemAt(i, dialog.form.ItemRole.FieldRole).widget().text()
@@ -225,3 +230,35 @@ def test_a_tampered_file_says_so(qtbot, window, made, monkeypatch, tmp_path):
     qtbot.waitUntil(lambda: bool(warned), timeout=20_000)
     assert "edited.png" in warned[0] and "TAMPERED" in warned[0]
     assert window.restore_drop.last is None
+
+
+def test_content_credentials_are_checked_off_the_window_thread(qtbot, made, monkeypatch):
+    """The dialog opens at once with "checking…"; the answer replaces it when the background check ends,
+    and a file over the size limit is left to `studio verify` in words."""
+    import threading
+
+    from studio.core.export import restore_spec
+    from studio.ui import restore_dialog
+    from studio.ui.restore_dialog import RestoreDialog
+    from studio.ui.restore_recipe import Restore
+
+    def rows(dialog) -> dict:
+        form = dialog.form
+        return {form.itemAt(i, form.ItemRole.LabelRole).widget().text().rstrip(":"):
+                form.itemAt(i, form.ItemRole.FieldRole).widget().text() for i in range(form.rowCount())}
+
+    gate, real = threading.Event(), restore_dialog.check_credentials
+    monkeypatch.setattr(restore_dialog, "check_credentials", lambda path: gate.wait(30) and real(path))
+    recipe = read_provenance(made["png"])
+    dialog = RestoreDialog(Restore(made["png"], recipe, restore_spec(recipe)))
+    qtbot.addWidget(dialog)
+    assert rows(dialog)["Content Credentials"] == "checking…"   # the window did not wait for the hash
+    assert dialog.check.thread.name == "studio-verify" and dialog.check.thread.is_alive()
+    gate.set()
+    qtbot.waitUntil(lambda: "valid" in rows(dialog)["Content Credentials"], timeout=20_000)
+
+    monkeypatch.setattr(restore_dialog, "check_credentials", real)
+    monkeypatch.setattr(restore_dialog, "VERIFY_MAX_BYTES", 1000)
+    big = RestoreDialog(Restore(made["png"], recipe, restore_spec(recipe)))
+    qtbot.addWidget(big)
+    qtbot.waitUntil(lambda: "studio verify" in rows(big)["Content Credentials"], timeout=20_000)
