@@ -202,7 +202,10 @@ def test_interpolate_cli_melodies_and_errors(fake_run, tmp_path, capsys):
 
     fake_run["model"] = TinyMelodyModel()
     assert main(["interpolate", "--run", str(tmp_path), "--out", str(tmp_path / "m.mid"), "--steps", "4"]) == 0
-    assert sum(m.type == "marker" for m in mido.MidiFile(tmp_path / "m.mid")) == 4
+    metas = list(mido.MidiFile(tmp_path / "m.mid"))
+    assert sum(m.type == "marker" for m in metas) == 4
+    assert not [m for m in metas if m.type == "copyright"]  # the artist's field; the disclosure is a text event
+    assert any(m.type == "text" and "AI-generated" in m.text for m in metas)
     assert main(["interpolate", "--run", str(tmp_path), "--out", str(tmp_path / "m.gif"), "--steps", "4"]) == 2
     assert "does not suit a melody model" in capsys.readouterr().err
     assert main(["interpolate", "--run", str(tmp_path), "--out", str(tmp_path / "m.mid"), "--steps", "1"]) == 2

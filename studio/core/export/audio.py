@@ -1,8 +1,10 @@
-"""Audio export: WAV with a RIFF ``LIST/INFO`` chunk, FLAC with Vorbis comments.
+"""Audio export: WAV with a RIFF ``LIST/INFO`` chunk and an ID3 chunk, FLAC with Vorbis comments.
 
 The WAV INFO chunk is written here (libsndfile's own INFO support truncates
-long strings); fields: ``INAM`` title, ``ISBJ`` the disclosure line, ``IKEY``
-keywords, ``ISFT`` software, ``ICRD`` date, ``ICMT`` the recipe JSON (ASCII).
+long strings; mutagen writes only ID3 in WAV); fields: ``INAM`` title, ``ISBJ`` the
+disclosure line, ``IKEY`` keywords, ``ISFT`` software, ``ICRD`` date, ``ICMT`` the recipe
+JSON (ASCII). The ID3 chunk and the FLAC Vorbis comments are written with mutagen
+(:mod:`studio.core.export.tags`). No format gets an artist or copyright field: those are the artist's.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from studio.core.export.credentials import sign_bytes
 from studio.core.export.naming import check_target
 from studio.core.export.provenance import (DISCLOSURE, DISCLOSURE_LINE, GENERATOR, finalize, source_label,
                                            to_json)
+from studio.core.export.tags import tag_flac, tag_wav
 from studio.core.fileio import atomic_write_bytes
 
 AUDIO_FORMATS = {".wav": "WAV", ".flac": "FLAC"}
@@ -60,25 +63,18 @@ def wav_bytes(audio: Any, sample_rate: int, recipe: dict[str, Any] | None, subty
     if len(data) % 2:
         data += b"\x00"
     data += info_chunk(info_fields(recipe))
-    return data[:4] + struct.pack("<I", len(data) - 8) + data[8:]
+    return tag_wav(data[:4] + struct.pack("<I", len(data) - 8) + data[8:], recipe)
 
 
 def flac_bytes(audio: Any, sample_rate: int, recipe: dict[str, Any] | None) -> bytes:
     import soundfile as sf
 
-    recipe = finalize(recipe)
     buf = io.BytesIO()
     arr = _as_audio(audio)
     with sf.SoundFile(buf, "w", int(sample_rate), 1 if arr.ndim == 1 else arr.shape[1], format="FLAC",
                       subtype="PCM_16") as fh:
-        # Vorbis comments (libsndfile names): title, artist, software, date, comment.
-        fh.title = source_label(recipe)
-        fh.artist = DISCLOSURE_LINE
-        fh.software = GENERATOR
-        fh.date = recipe["created"]
-        fh.comment = to_json(recipe)
         fh.write(arr)
-    return buf.getvalue()
+    return tag_flac(buf.getvalue(), recipe)  # Vorbis comments by mutagen: DESCRIPTION, COMMENT, the studio's key
 
 
 def save_audio(audio: Any, path: str | Path, recipe: dict[str, Any] | None, *, sample_rate: int = 44100,

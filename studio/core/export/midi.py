@@ -2,8 +2,9 @@
 
 Builds on :func:`studio.core.audio.midi.events_to_midi`, which writes the
 recipe as a ``studio:``-prefixed JSON text event (the form its reader already
-understands). We add a copyright-style disclosure line and a marker so other
-MIDI tools show that the file is AI-generated.
+understands). We add the disclosure line as a second text event so other MIDI
+tools show that the file is AI-generated. The copyright event is left out: it is
+the artist's to fill in.
 """
 from __future__ import annotations
 
@@ -30,8 +31,11 @@ def melody_midi(events: Any, recipe: dict[str, Any] | None, *, bpm: float = 120,
     kwargs = {} if min_pitch is None else {"min_pitch": int(min_pitch)}
     mid = events_to_midi(list(map(int, events)), bpm=bpm, program=program, track_name=source_label(recipe),
                          text_meta=recipe, time_signature=time_signature, key=key, **kwargs)
-    # Disclosure as its own plain-text event, right after the track name, for tools that show meta text.
-    mid.tracks[0].insert(1, mido.MetaMessage("copyright", text=DISCLOSURE_LINE, time=0))
+    # Disclosure as its own plain-text event, right after the recipe's (which stays the first text event,
+    # where readers look for it), for tools that show meta text. Not the copyright event: that is the artist's.
+    track = mid.tracks[0]
+    at = next((i + 1 for i, m in enumerate(track) if m.is_meta and m.type == "text"), 1)
+    track.insert(at, mido.MetaMessage("text", text=DISCLOSURE_LINE, time=0))
     return mid
 
 

@@ -1,4 +1,4 @@
-"""Animated exports: GIF (comment extension) and MP4 (ffmpeg ``-metadata`` tags, optional melody soundtrack).
+"""Animated exports: GIF (comment extension) and MP4 (mutagen tags, optional melody soundtrack).
 
 Both go through imageio / imageio-ffmpeg (the ffmpeg binary ships with the
 wheel, so export works without a system ffmpeg). Frames are enlarged by the chosen
@@ -17,8 +17,9 @@ import numpy as np
 from studio.core.export.credentials import sign_bytes, sign_file
 from studio.core.export.images import to_uint8
 from studio.core.export.naming import check_target
-from studio.core.export.provenance import DISCLOSURE_LINE, GENERATOR, finalize, source_label, to_json
+from studio.core.export.provenance import finalize, to_json
 from studio.core.export.scale import ExportSize, check_budget, even_frame, scale_image, stamp
+from studio.core.export.tags import export_fields, tag_mp4
 from studio.core.fileio import atomic_write_bytes, give_normal_mode
 
 
@@ -72,10 +73,12 @@ def save_gif(frames: Sequence[Any], path: str | Path, recipe: dict[str, Any] | N
 
 
 def mp4_tags(recipe: dict[str, Any]) -> dict[str, str]:
-    """The MP4 metadata tags we write (ffmpeg names; they map to standard iTunes-style atoms)."""
-    recipe = finalize(recipe)
-    return {"title": source_label(recipe), "comment": to_json(recipe), "description": DISCLOSURE_LINE,
-            "artist": GENERATOR}
+    """The MP4 metadata we write, by the names ffmpeg reads them back with (``©nam`` title, ``©cmt``
+    comment: the recipe, ``desc`` description: the disclosure, ``©too`` encoder, ``©day`` date; the
+    recipe also in ``----:com.generativestudio:recipe``). No artist: that field is the artist's."""
+    f = export_fields(recipe)
+    return {"title": f["title"], "comment": f["comment"], "description": f["description"],
+            "encoder": f["software"], "date": f["date"]}
 
 
 def save_mp4(frames: Sequence[Any], path: str | Path, recipe: dict[str, Any] | None, *, fps: float = 12.0,
@@ -109,8 +112,6 @@ def save_mp4_stream(batches: Iterable[Sequence[Any]], path: str | Path, recipe: 
     h, w = shape[:2]
     params: list[str] = ["-movflags", "+faststart"]  # index first: players and browsers start before the end loads
     recipe = finalize(stamp(recipe, size, w, h))
-    for key, value in mp4_tags(recipe).items():
-        params += ["-metadata", f"{key}={value}"]
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".mp4", dir=path.parent)
     os.close(fd)
@@ -143,6 +144,7 @@ def save_mp4_stream(batches: Iterable[Sequence[Any]], path: str | Path, recipe: 
                 pending = None if batch is None else (_rgb(batch) if len(batch) else [])
         finally:
             writer.close()
+        tag_mp4(tmp, recipe)  # before signing: the Content Credentials' hash covers the tags
         sign_file(tmp, recipe, suffix=".mp4", title=path.name)  # Content Credentials; unsigned if that fails
         give_normal_mode(tmp, path)
         os.replace(tmp, path)

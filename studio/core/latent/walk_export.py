@@ -196,7 +196,7 @@ def write_melody_walk_midi(path: str | Path, events, min_pitch: int = MIN_PITCH,
         from studio.core.audio.midi import TEXT_PREFIX
         from studio.core.export.provenance import DISCLOSURE_LINE, to_json
         track.append(mido.MetaMessage("text", text=TEXT_PREFIX + to_json(recipe), time=0))
-        track.append(mido.MetaMessage("copyright", text=DISCLOSURE_LINE, time=0))
+        track.append(mido.MetaMessage("text", text=DISCLOSURE_LINE, time=0))  # copyright: the artist's
     else:
         track.append(mido.MetaMessage("text", text=_provenance_text(provenance), time=0))
     now = 0  # absolute tick of the last message written

@@ -185,8 +185,10 @@ def test_flac_vorbis_comments_read_by_soundfile_and_by_hand(tmp_path):
     path = save_audio(audio, tmp_path / "m.flac", recipe())
     with sf.SoundFile(path) as fh:
         assert_recipe(json.loads(fh.comment))
-        assert fh.artist.startswith("AI-generated") and fh.channels == 2
-    assert_recipe(json.loads(_flac_vorbis_comments(path.read_bytes())["comment"]))
+        assert not fh.artist and fh.channels == 2  # the artist's field is left to the artist
+    comments = _flac_vorbis_comments(path.read_bytes())
+    assert_recipe(json.loads(comments["comment"]))
+    assert comments["description"].startswith("AI-generated") and "artist" not in comments
     assert_recipe(read_provenance(path))
 
 
@@ -195,8 +197,9 @@ def test_midi_text_meta_read_by_mido(tmp_path):
     path = save_midi(events, tmp_path / "m.mid", recipe(), bpm=100)
     mid = mido.MidiFile(path)
     metas = {m.type: m for m in mid.tracks[0] if m.is_meta}
-    assert metas["copyright"].text.startswith("AI-generated")
+    assert "copyright" not in metas  # left to the artist; the disclosure is a text event
     texts = [m.text for m in mid.tracks[0] if m.is_meta and m.type == "text"]
+    assert texts[1].startswith("AI-generated")
     assert_recipe(json.loads(texts[0].split(":", 1)[1]))
     notes = [m.note for m in mid.tracks[0] if m.type == "note_on"]
     assert notes == [60, 64, 67]
