@@ -33,7 +33,6 @@ from typing import Any
 import numpy as np
 
 from studio import __version__
-from studio.core.export.sessions import OnnxRunner
 from studio.core.fileio import atomic_write_bytes
 
 DEFAULT_OPSET = 18
@@ -350,29 +349,3 @@ def read_metadata(path: str | Path) -> dict[str, str]:
 
     model = onnx.load(str(path), load_external_data=False)
     return {p.key: p.value for p in model.metadata_props}
-
-
-def cached_export_path(run_dir: str | Path, checkpoint: str | Path, name: str) -> Path:
-    """Where the studio keeps the ONNX export of one checkpoint's module."""
-    return Path(run_dir) / "onnx" / f"{Path(checkpoint).stem}.{name}.onnx"
-
-
-def runner_for_run(run_dir: str | Path, name: str | None = None, *, checkpoint: str | Path | None = None,
-                   intra_threads: int | None = None) -> OnnxRunner:
-    """An :class:`OnnxRunner` for a run's module ``name`` (first one by default), exported on first use.
-
-    The export is verified against torch before it is cached, so a preview
-    served from it matches torch within the export tolerance.
-    """
-    from studio.core.training.checkpoints import load_model
-
-    model, plugin, info = load_model(run_dir, checkpoint=checkpoint, device="cpu")
-    ckpt = Path(info.path)
-    specs = {s.name: s for s in model.onnx_exports()}
-    if not specs:
-        raise ValueError(f"{run_dir}: the {plugin.id} model lists nothing to export")
-    spec = specs[name] if name else next(iter(specs.values()))
-    path = cached_export_path(run_dir, ckpt, spec.name)
-    if not path.exists() or path.stat().st_mtime < ckpt.stat().st_mtime:  # a newer checkpoint replaced it
-        export_module(spec, path, metadata=model_metadata(plugin, getattr(model, "config", None)))
-    return OnnxRunner(path, intra_threads=intra_threads)

@@ -151,24 +151,6 @@ def test_export_onnx_cli_with_int8(runs, tmp_path, capsys):
     assert cli("export-onnx", "--run", runs["vae"], "--out", out) == 3  # no silent overwrite
 
 
-def test_runner_for_run_exports_once_and_matches_torch(runs):
-    from studio.core.export.onnx_export import cached_export_path, runner_for_run
-    from studio.core.training.checkpoints import load_model
-
-    runner = runner_for_run(runs["vae"])
-    model, _, info = load_model(runs["vae"])
-    cached = cached_export_path(runs["vae"], info.path, "decoder")
-    assert cached.is_file() and runner.metadata["studio.plugin.id"] == "vae"
-    stamp = cached.stat().st_mtime_ns
-    z = torch.randn(64, 4)
-    got = runner(z=z.numpy())["images"]
-    assert np.abs(got - model.decode(z).numpy()).max() < 1e-4
-    runner_for_run(runs["vae"])
-    assert cached.stat().st_mtime_ns == stamp  # cached, not re-exported
-    opts = runner.session.get_session_options()
-    assert opts.get_session_config_entry("session.intra_op.allow_spinning") == "0"
-
-
 def test_melody_prime_from_midi_file_and_missing_run(runs, tmp_path, capsys):
     from studio.core.audio.midi import midi_to_events, save_midi
 
