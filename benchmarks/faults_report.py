@@ -149,6 +149,50 @@ def folders(rows, tmp: Path, detail: list) -> None:
          + (f"; PROBLEMS {fails[:2]}" if fails else ""))
 
 
+def memory(rows, tmp: Path, quick: bool, detail: list) -> None:
+    """Issue 21 (items 6-8): the hostile inputs in `studio` children capped with RLIMIT_AS at the measured
+    need of the normal path + a margin (tests/faults/scenario_memory.py), and `generate --n` streaming."""
+    import re
+
+    from tests.faults import scenario_memory as sm
+
+    need = sm.baseline(tmp / "mem-baseline")
+    cap = max(need.values()) + sm.MARGIN
+    enforced = sm.allocation_fails_under(cap)
+    handled, fails = 0, []
+    for cid, what, builder in sm.CASES:
+        r = sm.run_case(builder, tmp / "memory" / cid, cap)
+        handled += not r.problems
+        if r.problems:
+            fails.append(f"{cid}: {r.problems[0]}")
+        detail.append({"case": cid, "attack": what, "ok": not r.problems, "seconds": round(r.seconds, 1),
+                       "vm_peak_mib": round(r.vm_peak / 2**20), "rss_peak_mib": round(r.rss_peak / 2**20),
+                       "exit": r.rc, "message": (r.problems[0] if r.problems else r.message or "ok")[:140]})
+        print(f"  {cid}: {'ok' if not r.problems else 'FAILED ' + r.problems[0][:120]} ({r.seconds:.1f} s, "
+              f"VmPeak {r.vm_peak / 2**20:.0f} MiB)", flush=True)
+    base = ", ".join(f"{k} {v / 2**20:.0f}" for k, v in need.items())
+    _row(rows, f"hostile inputs under RLIMIT_AS {cap / 2**20:.0f} MiB", len(sm.CASES), handled, 0,
+         f"cap = the largest baseline VmPeak (MiB: {base}) + {sm.MARGIN >> 20} MiB"
+         f"{'' if enforced else ' (NOT ENFORCED here)'}; clear message or success, no MemoryError/traceback"
+         + (f"; PROBLEMS {fails[:2]}" if fails else ""), ok=enforced and not fails)
+    # streaming: the peak RSS of `generate --n` does not grow with n (128x128 colour pictures, uncapped)
+    run = sm.picture_run(tmp / "stream-run", 128, 3)
+    big = 320 if quick else 1280
+    peaks, first = {}, None
+    for n in (64, big):
+        r = sm.run_studio(["generate", "--run", run, "--out", tmp / f"stream-{n}", "--n", n], timeout=900)
+        peaks[n] = r.rss_peak
+        m = re.search(r"64/[\d,]+ samples written \(([\d.]+) s\)", r.err)
+        if n == big and m:
+            first = float(m.group(1))
+        if r.rc != 0:
+            fails.append(f"generate --n {n}: exit {r.rc}")
+    growth = (peaks[big] - peaks[64]) / 2**20
+    _row(rows, f"generate --n {big:,} streams (64 a batch)", 1, int(growth < 64 and not fails), 0,
+         f"peak RSS {peaks[64] / 2**20:.0f} MiB at --n 64, {peaks[big] / 2**20:.0f} MiB at --n {big:,} "
+         f"(+{growth:.0f} MiB); first 64 files on disk after {first} s", ok=growth < 64 and not fails)
+
+
 def load(rows, tmp: Path, quick: bool) -> None:
     from PySide6.QtWidgets import QApplication
 
@@ -184,19 +228,21 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="short runs, to check the script itself")
     ap.add_argument("--json", action="store_true", help="print the table as JSON on the last line")
     ap.add_argument("--skip", default="", help="comma-separated sections to skip: kill,crash,disk,plugins,hostile,"
-                                               "folders,load")
+                                               "folders,memory,load")
     args = ap.parse_args()
     import torch
     torch.set_num_threads(1)
     skip = set(filter(None, args.skip.split(",")))
     rows: list[dict] = []
     detail: list[dict] = []
+    mem_detail: list[dict] = []
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="faults-report-") as d:
         tmp = Path(d)
         for name, fn in (("kill", lambda: kills(rows, tmp, args.quick)), ("crash", lambda: crashes(rows, tmp, args.quick)),
                          ("disk", lambda: disks(rows, tmp)), ("plugins", lambda: plugins(rows)),
                          ("hostile", lambda: hostile(rows, tmp)), ("folders", lambda: folders(rows, tmp, detail)),
+                         ("memory", lambda: memory(rows, tmp, args.quick, mem_detail)),
                          ("load", lambda: load(rows, tmp, args.quick))):
             if name not in skip:
                 print(f"[{name}]", flush=True)
@@ -213,6 +259,13 @@ def main() -> int:
             mem = "—" if d["mib"] is None else f"{d['mib']} MiB"
             text = d["message"].replace("|", "/").replace("\n", " ")
             print(f"| {d['case']} | {d['attack']} | {'yes' if d['ok'] else 'NO'} | {d['seconds']} s | {mem} | {text} |")
+    if mem_detail:
+        print("\n| Under a memory cap | Input | Handled | Time | VmPeak | Peak RSS | Exit | Message |")
+        print("|---|---|---|---:|---:|---:|---:|---|")
+        for d in mem_detail:
+            text = d["message"].replace("|", "/").replace("\n", " ")
+            print(f"| {d['case']} | {d['attack']} | {'yes' if d['ok'] else 'NO'} | {d['seconds']} s | "
+                  f"{d['vm_peak_mib']} MiB | {d['rss_peak_mib']} MiB | {d['exit']} | {text} |")
     faults = [r for r in rows if r["fault"] != "hostile files"]
     host = next((r for r in rows if r["fault"] == "hostile files"), None)
     print(f"\nfaults injected {sum(r['injected'] for r in faults)}, survived {sum(r['survived'] for r in faults)}"
@@ -221,6 +274,8 @@ def main() -> int:
     if args.json:
         if detail:
             print(json.dumps({"folder_cases": detail}))
+        if mem_detail:
+            print(json.dumps({"memory_cases": mem_detail}))
         print(json.dumps(rows))
     return 0 if all(r["ok"] for r in rows) else 1
 
