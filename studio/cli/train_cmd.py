@@ -38,6 +38,10 @@ def add_arguments(p) -> None:
                         "or plugin hyperparameter; repeatable")
     p.add_argument("--resume", action="store_true", help="continue the run in RUN_DIR from its newest valid checkpoint")
     p.add_argument("--json", action="store_true", help="print JSON-lines events instead of progress lines")
+    p.add_argument("--tensorboard", action=argparse.BooleanOptionalAction, default=None,
+                   help="also write every metric and preview to RUN_DIR/tensorboard/ while training, for "
+                        "`tensorboard --logdir RUN_DIR` (needs the tensorboard extra; default: the run's project "
+                        "setting \"tensorboard_live\", else off)")
     p.add_argument("--reserve-core", action="store_true",
                    help="leave one CPU core free for a window (the studio passes this)")
     p.add_argument("--control-after", type=int, default=None, help=argparse.SUPPRESS)
@@ -221,7 +225,8 @@ def run(args) -> int:
         from studio.core.training.engine import train
         result = train(plugin, data, args.out, steps=args.steps, minutes=args.minutes, device=args.device,
                        seed=args.seed, settings=settings, resume=args.resume, hooks=hook,
-                       reserve_core=args.reserve_core, control_after=args.control_after)
+                       reserve_core=args.reserve_core, control_after=args.control_after,
+                       tensorboard=_tensorboard_wanted(args))
     except (RunFolderError, ValueError, LookupError, OSError) as exc:
         if args.json:
             hook(error_event(str(exc), exc))
@@ -232,6 +237,14 @@ def run(args) -> int:
         raise CommandError(f"run failed: {result.reason}", 1)
     _leave_if_distributed(0)
     return 0
+
+
+def _tensorboard_wanted(args) -> bool:
+    """``--tensorboard``/``--no-tensorboard``, else the project setting of the project holding the run."""
+    if args.tensorboard is not None:
+        return args.tensorboard
+    from studio.core.training.tensorboard_live import project_wants_live
+    return project_wants_live(args.out)
 
 
 def _submit(args, plugin: str, data: str) -> int:
@@ -247,6 +260,8 @@ def _submit(args, plugin: str, data: str) -> int:
     for item in args.settings:
         argv += ["--set", item]
     argv += ["--resume"] if args.resume else []
+    if _tensorboard_wanted(args) or args.tensorboard is False:
+        argv.append("--tensorboard" if _tensorboard_wanted(args) else "--no-tensorboard")
     try:
         parse_set_args(args.settings)  # a malformed --set is refused here, not in the queue hours later
         sub = submit(argv, args.out, backend=args.submit, resume=args.resume, plugin=plugin,

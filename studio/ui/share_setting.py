@@ -53,4 +53,7 @@ def install_share_setting(window) -> ShareSetting:
     menu = window.file_menu
     actions = menu.actions()
     menu.insertAction(actions[-1] if actions else None, setting.action)  # above Quit
+    # The File menu's other project switch, next to this one: File > Live TensorBoard log (issue 22)
+    from studio.ui.tensorboard_setting import install_tensorboard_setting
+    window.tensorboard_setting = install_tensorboard_setting(window)
     return setting

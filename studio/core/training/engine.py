@@ -81,7 +81,7 @@ def choose_threads(requested: int, reserve_core: bool, world_size: int = 1) -> i
 def train(plugin_or_id, data, out_dir, *, steps: int | None = None, minutes: float | None = None,
           device: str = "auto", seed: int | None = None, settings: dict[str, Any] | None = None,
           resume: bool = False, hooks: Hook | Iterable[Hook] | None = None, reserve_core: bool = False,
-          control_after: int | None = None, dist=None) -> TrainResult:
+          control_after: int | None = None, dist=None, tensorboard: bool = False) -> TrainResult:
     """Train ``plugin_or_id`` (a ``ModelPlugin`` or its id) on ``data`` (a dataset folder or ``TrainingData``).
 
     ``steps`` is the total step count of the run (a resumed run continues to it);
@@ -91,6 +91,8 @@ def train(plugin_or_id, data, out_dir, *, steps: int | None = None, minutes: flo
     ``seed`` (or ``settings["seed"]``) seeds model init, data order and sampling.
     ``reserve_core`` leaves one CPU core to a window; ``control_after`` is the ``control.json``
     seq after which commands are meant for this trainer (set by ``TrainingProcess``).
+    ``tensorboard`` also writes every stored metric and preview to ``RUN/tensorboard/`` as it is
+    logged (``tensorboard_live.py``; a failure there is one warning, never the end of the run).
     Setup problems raise (``TrainingSetupError``, ``RunFolderError``, ``ConfigError``,
     ``DatasetError``, ``PluginNotFound``, ``DeviceUnavailable``); once training runs, the
     outcome is returned as a :class:`TrainResult` and recorded in ``run.json``.
@@ -110,7 +112,7 @@ def train(plugin_or_id, data, out_dir, *, steps: int | None = None, minutes: flo
                          reserve_core, ctx)
         from studio.core.training.loop import TrainingLoop
 
-        loop = TrainingLoop(session, hook_list, control_after)
+        loop = TrainingLoop(session, hook_list, control_after, tensorboard=tensorboard)
         result = None
         try:
             result = loop.run()

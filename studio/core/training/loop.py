@@ -46,7 +46,7 @@ USER_STOP, TIME_UP, EARLY_STOP = 1, 2, 3
 
 
 class TrainingLoop:
-    def __init__(self, session, hooks, control_after: int | None):
+    def __init__(self, session, hooks, control_after: int | None, tensorboard: bool = False):
         s = self.s = session
         self.hooks = hooks
         self.main = s.dist.is_main
@@ -57,6 +57,10 @@ class TrainingLoop:
             s.warnings.extend(self.writer.notes)  # a damaged metrics.sqlite was set aside: say so
         if self.writer is not None and s.resuming:
             self.writer.truncate_after(s.start_step)  # a resumed run redoes what followed its checkpoint
+        if self.writer is not None and tensorboard:  # every stored metric also to RUN/tensorboard/, live
+            from studio.core.training.tensorboard_live import LiveTensorBoard, MetricsAlsoToTensorBoard
+            live = LiveTensorBoard(s.run.path, redo_from=s.start_step + 1 if s.resuming else None, warn=self.warn)
+            self.writer = MetricsAlsoToTensorBoard(self.writer, live)
         self.poller = ControlPoller(s.run.control_file, control_after) if self.main else None
         self.want_pause = self.want_stop = self.paused = False
         self.stop_code, self.stop_reason = 0, ""

@@ -30,6 +30,7 @@ from typing import Any
 from studio.core.training.control import current_seq, send_control
 from studio.core.training.events import FINISHED_STATES, EventKind, RunStatus
 from studio.core.training.run_folder import RunFolderError, mark_failed_if_active, pid_alive, read_run
+from studio.core.training.tensorboard_live import live_default
 
 _WORDS = {
     "SIGSEGV": "crashed with a segmentation fault", "SIGKILL": "was killed (SIGKILL; out of memory?)",
@@ -69,7 +70,8 @@ class TrainingProcess:
     def __init__(self, plugin_id: str, data_dir: str | Path | None, run_dir: str | Path, *,
                  steps: int | None = None, minutes: float | None = None, device: str = "auto",
                  seed: int | None = None, settings: dict[str, Any] | None = None, resume: bool = False,
-                 reserve_core: bool = True, python: str | None = None, env: dict[str, str] | None = None):
+                 reserve_core: bool = True, python: str | None = None, env: dict[str, str] | None = None,
+                 tensorboard: bool | None = None):
         self.run_dir = Path(run_dir)
         self.cmd = [python or sys.executable, "-m", "studio", "train", "--out", str(self.run_dir), "--json",
                     "--device", device]
@@ -89,6 +91,13 @@ class TrainingProcess:
             self.cmd.append("--resume")
         if reserve_core:
             self.cmd.append("--reserve-core")
+        # A live TensorBoard log in RUN/tensorboard/: None follows the window's project setting
+        # (File > Live TensorBoard log); False turns it off even where the run's project asks for it.
+        if tensorboard is None:
+            if live_default():
+                self.cmd.append("--tensorboard")
+        else:
+            self.cmd.append("--tensorboard" if tensorboard else "--no-tensorboard")
         self.env = env
         self.proc: subprocess.Popen | None = None
         self._events: queue.Queue = queue.Queue()
