@@ -33,22 +33,22 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.image_quality import run_plugin  # noqa: E402
+from benchmarks.naive_images import N_SAMPLES, run_naive, save_sheet  # noqa: E402
 from studio.core.datasets.training_data import TrainingData  # noqa: E402
 from studio.core.originality import image_features  # noqa: E402
 from studio.core.plugins.api import DataSpec  # noqa: E402
 
 SIZE = 64
 N_TILES = 600
-N_SAMPLES = 300
-BATCH = 64
 PLUGINS = ("vae", "dcgan", "ddpm", "vae-gan")
 FAMILY = {"vae": "vae", "dcgan": "gan", "vae-gan": "gan", "ddpm": "diffusion"}
 PICTURES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
+# the naive DCGAN: the PyTorch example at 64 px (100 noise numbers, bias-free convolutions, Tanh), ngf = ndf = 32
+NAIVE_GAN = {"nz": 100, "bias": False, "tanh": True}
 
 
 # -- the colour set ------------------------------------------------------------------
@@ -123,135 +123,6 @@ def calibration(train: torch.Tensor, held: torch.Tensor) -> dict:
             "blur_sigma1": two_sample_score(blur(train).clamp(0, 1), held)}
 
 
-# -- naive loops (what a hand-written first attempt looks like) --------------------------
-class NaiveVAE(nn.Module):  # the PyTorch examples' MLP VAE, 64x64x3 input
-    D = 3 * SIZE * SIZE
-
-    def __init__(self):
-        super().__init__()
-        self.fc1, self.mu, self.lv = nn.Linear(self.D, 400), nn.Linear(400, 20), nn.Linear(400, 20)
-        self.dec = nn.Sequential(nn.Linear(20, 400), nn.ReLU(), nn.Linear(400, self.D))
-
-    def step(self, x, opt):
-        h = F.relu(self.fc1(x.flatten(1)))
-        mu, lv = self.mu(h), self.lv(h)
-        z = mu + torch.randn_like(mu) * (0.5 * lv).exp()
-        rec = F.binary_cross_entropy_with_logits(self.dec(z), x.flatten(1), reduction="sum")
-        loss = (rec - 0.5 * torch.sum(1 + lv - mu.pow(2) - lv.exp())) / len(x)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-
-    def sample(self, n, g):
-        return torch.sigmoid(self.dec(torch.randn(n, 20, generator=g))).view(n, 3, SIZE, SIZE)
-
-
-class NaiveGAN(nn.Module):  # the PyTorch DCGAN example (64 px), ngf = ndf = 32 to fit a CPU
-    def __init__(self, nz: int = 100, f: int = 32):
-        super().__init__()
-        self.nz = nz
-        self.G = nn.Sequential(
-            nn.ConvTranspose2d(nz, f * 8, 4, 1, 0, bias=False), nn.BatchNorm2d(f * 8), nn.ReLU(),
-            nn.ConvTranspose2d(f * 8, f * 4, 4, 2, 1, bias=False), nn.BatchNorm2d(f * 4), nn.ReLU(),
-            nn.ConvTranspose2d(f * 4, f * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(f * 2), nn.ReLU(),
-            nn.ConvTranspose2d(f * 2, f, 4, 2, 1, bias=False), nn.BatchNorm2d(f), nn.ReLU(),
-            nn.ConvTranspose2d(f, 3, 4, 2, 1, bias=False), nn.Tanh())
-        self.D = nn.Sequential(
-            nn.Conv2d(3, f, 4, 2, 1, bias=False), nn.LeakyReLU(0.2),
-            nn.Conv2d(f, f * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(f * 2), nn.LeakyReLU(0.2),
-            nn.Conv2d(f * 2, f * 4, 4, 2, 1, bias=False), nn.BatchNorm2d(f * 4), nn.LeakyReLU(0.2),
-            nn.Conv2d(f * 4, f * 8, 4, 2, 1, bias=False), nn.BatchNorm2d(f * 8), nn.LeakyReLU(0.2),
-            nn.Conv2d(f * 8, 1, 4, 1, 0, bias=False), nn.Flatten())
-
-    def step(self, x, opts):
-        og, od = opts
-        x = x * 2 - 1
-        fake = self.G(torch.randn(len(x), self.nz, 1, 1))
-        ones, zeros = torch.ones(len(x), 1), torch.zeros(len(x), 1)
-        ld = F.binary_cross_entropy_with_logits(self.D(x), ones) + \
-            F.binary_cross_entropy_with_logits(self.D(fake.detach()), zeros)
-        od.zero_grad()
-        ld.backward()
-        od.step()
-        lg = F.binary_cross_entropy_with_logits(self.D(fake), ones)
-        og.zero_grad()
-        lg.backward()
-        og.step()
-
-    def sample(self, n, g):
-        self.G.eval()
-        return self.G(torch.randn(n, self.nz, 1, 1, generator=g)) * 0.5 + 0.5
-
-
-class NaiveDDPM(nn.Module):  # plain 32-channel conv denoiser, linear schedule, eps, no EMA
-    T = 1000
-
-    def __init__(self):
-        super().__init__()
-        self.emb = nn.Linear(1, 32)
-        self.inp = nn.Conv2d(3, 32, 3, padding=1)
-        self.down = nn.Conv2d(32, 64, 4, 2, 1)
-        self.mid = nn.Conv2d(64, 64, 3, padding=1)
-        self.up = nn.ConvTranspose2d(64, 32, 4, 2, 1)
-        self.out = nn.Conv2d(64, 3, 3, padding=1)
-        self.register_buffer("abar", torch.cumprod(1 - torch.linspace(1e-4, 0.02, self.T), 0))
-
-    def eps(self, x, t):
-        h = F.silu(self.inp(x) + self.emb(t.float().view(-1, 1) / self.T)[:, :, None, None])
-        d = F.silu(self.mid(F.silu(self.down(h))))
-        return self.out(torch.cat([F.silu(self.up(d)), h], 1))
-
-    def step(self, x, opt):
-        x = x * 2 - 1
-        t = torch.randint(0, self.T, (len(x),))
-        a = self.abar[t].view(-1, 1, 1, 1)
-        noise = torch.randn_like(x)
-        loss = F.mse_loss(self.eps(a.sqrt() * x + (1 - a).sqrt() * noise, t), noise)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-
-    def sample(self, n, g, steps=50):
-        x = torch.randn(n, 3, SIZE, SIZE, generator=g)
-        ts = torch.linspace(self.T - 1, 0, steps).long().tolist()
-        for i, t in enumerate(ts):
-            a = self.abar[t]
-            a_prev = self.abar[ts[i + 1]] if i + 1 < len(ts) else torch.tensor(1.0)
-            e = self.eps(x, torch.full((n,), t))
-            x0 = ((x - (1 - a).sqrt() * e) / a.sqrt()).clamp(-1, 1)
-            x = a_prev.sqrt() * x0 + (1 - a_prev).sqrt() * e
-        return (x + 1) / 2
-
-
-def run_naive(family: str, data: TrainingData, seconds: float, seed: int, max_steps: int = 0) -> dict:
-    torch.manual_seed(seed)
-    g = torch.Generator().manual_seed(seed)
-    if family == "vae":
-        m = NaiveVAE()
-        opt = torch.optim.Adam(m.parameters(), 1e-3)
-    elif family == "gan":
-        m = NaiveGAN()
-        opt = (torch.optim.Adam(m.G.parameters(), 2e-4, betas=(0.5, 0.999)),
-               torch.optim.Adam(m.D.parameters(), 2e-4, betas=(0.5, 0.999)))
-    else:
-        m = NaiveDDPM()
-        opt = torch.optim.Adam(m.parameters(), 1e-3)
-    steps, t0 = 0, time.perf_counter()
-    while (steps < max_steps) if max_steps else (time.perf_counter() - t0 < seconds):
-        m.step(data.random_batch("train", BATCH, generator=g), opt)
-        steps += 1
-    train_s = time.perf_counter() - t0
-    with torch.no_grad():
-        samples = torch.cat([m.sample(100, torch.Generator().manual_seed(1234 + i)) for i in range(N_SAMPLES // 100)])
-    return {"steps": steps, "train_seconds": round(train_s, 1), "samples": samples.clamp(0, 1)}
-
-
-def save_sheet(samples: torch.Tensor, path: Path, n: int = 8) -> None:
-    from PIL import Image
-    grid = samples[: n * n].view(n, n, 3, SIZE, SIZE).permute(0, 3, 1, 4, 2).reshape(n * SIZE, n * SIZE, 3)
-    Image.fromarray((grid * 255).round().byte().numpy()).save(path)
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--colour", type=Path, required=True, metavar="DIR",
@@ -306,7 +177,7 @@ def main(argv=None) -> int:
             save_sheet(samples, args.sheets / f"{pid}.png")
         family = FAMILY[pid]
         if not args.no_baseline and family not in naive_done:
-            base = run_naive(family, data, args.seconds, args.seed, args.steps)
+            base = run_naive(family, data, args.seconds, args.seed, args.steps, sample_batch=100, gan=NAIVE_GAN)
             naive_done[family] = {"score": two_sample_score(base["samples"][:n], held[:n]), "steps": base["steps"],
                                   "train_seconds": base["train_seconds"]}
             if args.sheets:

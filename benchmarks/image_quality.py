@@ -28,12 +28,10 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.naive_images import N_SAMPLES, run_naive, save_sheet  # noqa: E402
 from studio.core.datasets.training_data import TrainingData  # noqa: E402
-from studio.core.plugins.api import DataSpec, config_from_dict  # noqa: E402
-from studio.core.training.optim import EngineOptimizers, OptimSettings  # noqa: E402
-
-N_SAMPLES = 300
-BATCH = 64
+from studio.core.plugins.api import DataSpec  # noqa: E402
+from studio.core.training.optim import EngineOptimizers  # noqa: E402
 
 
 def digits_data(seed: int = 0) -> TrainingData:
@@ -106,122 +104,9 @@ def judge_samples(judge: Judge, images: torch.Tensor, labels: torch.Tensor | Non
     return out
 
 
-# -- naive baselines (what a hand-written first attempt looks like) --------------
-class NaiveVAE(nn.Module):  # the PyTorch examples' MLP VAE, 32x32 input
-    def __init__(self):
-        super().__init__()
-        self.fc1, self.mu, self.lv = nn.Linear(1024, 400), nn.Linear(400, 20), nn.Linear(400, 20)
-        self.dec = nn.Sequential(nn.Linear(20, 400), nn.ReLU(), nn.Linear(400, 1024))
-
-    def step(self, x, opt):
-        h = F.relu(self.fc1(x.flatten(1)))
-        mu, lv = self.mu(h), self.lv(h)
-        z = mu + torch.randn_like(mu) * (0.5 * lv).exp()
-        rec = F.binary_cross_entropy_with_logits(self.dec(z), x.flatten(1), reduction="sum")
-        loss = (rec - 0.5 * torch.sum(1 + lv - mu.pow(2) - lv.exp())) / len(x)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-
-    def sample(self, n, g):
-        return torch.sigmoid(self.dec(torch.randn(n, 20, generator=g))).view(n, 1, 32, 32)
-
-
-class NaiveGAN(nn.Module):  # the PyTorch DCGAN example scaled to 32 px, ngf = ndf = 32
-    def __init__(self):
-        super().__init__()
-        self.G = nn.Sequential(
-            nn.ConvTranspose2d(64, 128, 4, 1, 0), nn.BatchNorm2d(128), nn.ReLU(),
-            nn.ConvTranspose2d(128, 64, 4, 2, 1), nn.BatchNorm2d(64), nn.ReLU(),
-            nn.ConvTranspose2d(64, 32, 4, 2, 1), nn.BatchNorm2d(32), nn.ReLU(),
-            nn.ConvTranspose2d(32, 1, 4, 2, 1), nn.Sigmoid())
-        self.D = nn.Sequential(
-            nn.Conv2d(1, 32, 4, 2, 1), nn.LeakyReLU(0.2),
-            nn.Conv2d(32, 64, 4, 2, 1), nn.BatchNorm2d(64), nn.LeakyReLU(0.2),
-            nn.Conv2d(64, 128, 4, 2, 1), nn.BatchNorm2d(128), nn.LeakyReLU(0.2),
-            nn.Conv2d(128, 1, 4, 1, 0), nn.Flatten())
-
-    def step(self, x, opts):
-        og, od = opts
-        z = torch.randn(len(x), 64, 1, 1)
-        fake = self.G(z)
-        ones, zeros = torch.ones(len(x), 1), torch.zeros(len(x), 1)
-        ld = F.binary_cross_entropy_with_logits(self.D(x), ones) + \
-            F.binary_cross_entropy_with_logits(self.D(fake.detach()), zeros)
-        od.zero_grad()
-        ld.backward()
-        od.step()
-        lg = F.binary_cross_entropy_with_logits(self.D(fake), ones)
-        og.zero_grad()
-        lg.backward()
-        og.step()
-
-    def sample(self, n, g):
-        self.G.eval()
-        return self.G(torch.randn(n, 64, 1, 1, generator=g))
-
-
-class NaiveDDPM(nn.Module):  # plain 32-channel conv denoiser, linear schedule, eps, no EMA
-    T = 1000
-
-    def __init__(self):
-        super().__init__()
-        self.emb = nn.Linear(1, 32)
-        self.inp = nn.Conv2d(1, 32, 3, padding=1)
-        self.down = nn.Conv2d(32, 64, 4, 2, 1)
-        self.mid = nn.Conv2d(64, 64, 3, padding=1)
-        self.up = nn.ConvTranspose2d(64, 32, 4, 2, 1)
-        self.out = nn.Conv2d(64, 1, 3, padding=1)
-        betas = torch.linspace(1e-4, 0.02, self.T)
-        self.register_buffer("abar", torch.cumprod(1 - betas, 0))
-
-    def eps(self, x, t):
-        h = F.silu(self.inp(x) + self.emb(t.float().view(-1, 1) / self.T)[:, :, None, None])
-        d = F.silu(self.mid(F.silu(self.down(h))))
-        return self.out(torch.cat([F.silu(self.up(d)), h], 1))
-
-    def step(self, x, opt):
-        x = x * 2 - 1
-        t = torch.randint(0, self.T, (len(x),))
-        a = self.abar[t].view(-1, 1, 1, 1)
-        noise = torch.randn_like(x)
-        loss = F.mse_loss(self.eps(a.sqrt() * x + (1 - a).sqrt() * noise, t), noise)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-
-    def sample(self, n, g, steps=50):
-        x = torch.randn(n, 1, 32, 32, generator=g)
-        ts = torch.linspace(self.T - 1, 0, steps).long().tolist()
-        for i, t in enumerate(ts):
-            a = self.abar[t]
-            a_prev = self.abar[ts[i + 1]] if i + 1 < len(ts) else torch.tensor(1.0)
-            e = self.eps(x, torch.full((n,), t))
-            x0 = ((x - (1 - a).sqrt() * e) / a.sqrt()).clamp(-1, 1)
-            x = a_prev.sqrt() * x0 + (1 - a_prev).sqrt() * e
-        return (x + 1) / 2
-
-
-def run_baseline(family: str, data: TrainingData, seconds: float, seed: int) -> dict:
-    torch.manual_seed(seed)
-    g = torch.Generator().manual_seed(seed)
-    if family == "vae":
-        m = NaiveVAE()
-        opt = torch.optim.Adam(m.parameters(), 1e-3)
-    elif family == "gan":
-        m = NaiveGAN()
-        opt = (torch.optim.Adam(m.G.parameters(), 2e-4, betas=(0.5, 0.999)),
-               torch.optim.Adam(m.D.parameters(), 2e-4, betas=(0.5, 0.999)))
-    else:
-        m = NaiveDDPM()
-        opt = torch.optim.Adam(m.parameters(), 1e-3)
-    steps, t0 = 0, time.perf_counter()
-    while time.perf_counter() - t0 < seconds:
-        m.step(data.random_batch("train", BATCH, generator=g), opt)
-        steps += 1
-    with torch.no_grad():
-        samples = m.sample(N_SAMPLES, torch.Generator().manual_seed(1234)).clamp(0, 1)
-    return {"steps": steps, "samples": samples}
+# the naive baseline's DCGAN: the PyTorch example scaled to 32 px, ngf = ndf = 32, 64 noise numbers,
+# convolutions with biases and a sigmoid output on [0, 1] digits
+NAIVE_GAN = {"nz": 64, "bias": True, "tanh": False}
 
 
 def run_plugin(plugin_id: str, data: TrainingData, seconds: float, seed: int, overrides: dict,
@@ -282,12 +167,10 @@ def main(argv=None) -> int:
     out["plugin_result"] = {**judge_samples(judge, res.pop("samples") if not args.save else res["samples"]),
                             **{k: v for k, v in res.items() if k != "samples"}}
     if args.save:
-        from PIL import Image
-        grid = res["samples"][:100].view(10, 10, 32, 32).permute(0, 2, 1, 3).reshape(320, 320)
-        Image.fromarray((grid * 255).round().byte().numpy()).save(args.save)
+        save_sheet(res["samples"], args.save, n=10)
     if not args.no_baseline:
         family = {"vae": "vae", "dcgan": "gan", "ddpm": "diffusion"}[args.plugin]
-        base = run_baseline(family, data, seconds, args.seed)
+        base = run_naive(family, data, seconds, args.seed, gan=NAIVE_GAN)
         out["baseline"] = {**judge_samples(judge, base.pop("samples")), **base}
     if args.json:
         print(json.dumps(out))

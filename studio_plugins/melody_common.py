@@ -1,16 +1,23 @@
-"""Helpers shared by the melody plugins (melody-rnn, melody-vae, melody-transformer)."""
+"""Helpers shared by the melody plugins (melody-rnn, melody-vae, melody-transformer).
+
+Imports torch: only the plugins' model.py modules import it, never a plugin's ``__init__``.
+"""
 from __future__ import annotations
+
+import math
+from typing import Any, Iterator
 
 import torch
 
-from studio.core.plugins.api import HOLD, REST, STEPS_PER_BAR
+from studio.core.plugins.api import HOLD, REST, STEPS_PER_BAR, pick
+from studio.core.plugins.model import generator_for
 
 
 def transpose_batch(batch: torch.Tensor, max_shift: int, vocab: int) -> torch.Tensor:
     """Shift each phrase's notes by a random number of semitones, leaving phrases that would leave the range."""
     if max_shift <= 0:
         return batch
-    shift = torch.randint(-max_shift, max_shift + 1, (batch.shape[0], 1))
+    shift = torch.randint(-max_shift, max_shift + 1, (batch.shape[0], 1)).to(batch.device)  # CPU-drawn
     notes = batch > HOLD  # note-on ids follow REST and HOLD
     moved = torch.where(notes, batch + shift, batch)
     ok = ((moved > HOLD) & (moved < vocab) | ~notes).all(dim=1, keepdim=True)
@@ -51,3 +58,91 @@ def settings_for_collection(tunes: int) -> dict[str, float | int]:
     if tunes < 60:
         return {"dropout": 0.3}
     return {}
+
+
+class NextEventModel:
+    """Training, held-out figures and sampling of a model that predicts each melody event from those
+    before it (melody-rnn, melody-transformer), for a StudioModel.
+
+    The model provides ``_nll(batch)`` -> (cross-entropy per event, logits (B, L, vocab)),
+    ``_prime(history)`` -> the state after reading a history (None for a model that re-reads it)
+    and ``_next_logits(history, state)`` -> (logits (n, vocab) on the CPU for the next event, the
+    new state); ``vocab``, ``sequence_length`` and the Config fields transpose, max_silence and
+    temperature.
+    """
+
+    # -- training ----------------------------------------------------------
+    def training_step(self, batch, opt):
+        batch = transpose_batch(batch.long().to(self.device), self.config.transpose, self.vocab)
+        nll, logits = self._nll(batch)
+        loss = nll.mean()
+        opt.step("model", loss)
+        return {"loss": float(loss.detach()), "accuracy": float((logits.argmax(-1) == batch).float().mean())}
+
+    @torch.no_grad()
+    def validation_step(self, batch):
+        batch = batch.long().to(self.device)
+        nll, logits = self._nll(batch)
+        return {"val_loss": float(nll.mean()), "val_accuracy": float((logits.argmax(-1) == batch).float().mean())}
+
+    @torch.no_grad()
+    def evaluate(self, batches: Iterator[torch.Tensor]) -> dict[str, float]:
+        """Negative log-likelihood per event in nats over every held-out event (and perplexity)."""
+        was = self.training
+        self.eval()
+        total, count, correct = 0.0, 0, 0
+        for batch in batches:
+            batch = batch.long().to(self.device)
+            nll, logits = self._nll(batch)
+            total += float(nll.sum())
+            count += nll.numel()
+            correct += int((logits.argmax(-1) == batch).sum())
+        self.train(was)
+        if not count:
+            return {}
+        mean = total / count
+        return {"nll_per_event": mean, "perplexity": math.exp(mean), "accuracy": correct / count, "events": float(count)}
+
+    # -- generation --------------------------------------------------------
+    def _no_dead_air(self, logits: torch.Tensor, hist: torch.Tensor) -> torch.Tensor:
+        """Forbid REST and HOLD after ``max_silence`` silent steps (see ``forbid_dead_air``)."""
+        return forbid_dead_air(logits, hist, int(getattr(self.config, "max_silence", 0) or 0))
+
+    @torch.no_grad()
+    def sample(self, n: int, seed: int = 0, length: int | None = None, temperature: float | None = None,
+               top_k: int = 0, top_p: float = 1.0, prime=None, **_: Any) -> torch.Tensor:
+        """``n`` melodies of ``length`` steps (long (n, length)); deterministic for a seed."""
+        length = int(length or self.sequence_length or 64)
+        temperature = self.config.temperature if temperature is None else temperature
+        was = self.training
+        self.eval()
+        g = generator_for(seed)
+        prime_t = torch.as_tensor(list(prime or []), dtype=torch.long).view(1, -1).expand(n, -1)
+        hist = prime_t.to(self.device)
+        state = self._prime(hist)
+        for _ in range(length):
+            logits, state = self._next_logits(hist, state)
+            tok = pick(self._no_dead_air(logits, hist), temperature=temperature, top_k=top_k, top_p=top_p, generator=g)
+            hist = torch.cat([hist, tok.view(n, 1).to(self.device)], 1)
+        self.train(was)
+        return hist[:, prime_t.shape[1]:].cpu()
+
+    @torch.no_grad()
+    def generate(self, prime_tokens, length: int, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0,
+                 repetition_penalty: float = 1.0, seed: int = 0) -> Iterator[int]:
+        """Continue ``prime_tokens`` by ``length`` events, yielding each event id as it is chosen."""
+        was = self.training
+        self.eval()
+        try:
+            g = generator_for(seed)
+            hist = torch.as_tensor(list(prime_tokens or []), dtype=torch.long, device=self.device).view(1, -1)
+            state = self._prime(hist)
+            for _ in range(int(length)):
+                logits, state = self._next_logits(hist, state)
+                recent = hist[0, -STEPS_PER_BAR:].cpu() if repetition_penalty != 1.0 else None
+                tok = pick(self._no_dead_air(logits, hist)[0], temperature=temperature, top_k=top_k, top_p=top_p,
+                           repetition_penalty=repetition_penalty, recent=recent, generator=g)
+                hist = torch.cat([hist, tok.view(1, 1).to(self.device)], 1)
+                yield int(tok)
+        finally:
+            self.train(was)

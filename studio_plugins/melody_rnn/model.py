@@ -1,20 +1,18 @@
 """The melody RNN network, its training step, sampling, beam search and ONNX step module."""
 from __future__ import annotations
 
-from typing import Iterator
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from studio_plugins.melody_common import forbid_dead_air, transpose_batch
-from studio.core.plugins.api import STEPS_PER_BAR, OnnxExport, pick
-from studio.core.plugins.model import StudioModel, generator_for
+from studio_plugins.melody_common import NextEventModel
+from studio.core.plugins.api import STEPS_PER_BAR, OnnxExport
+from studio.core.plugins.model import StudioModel
 
 N_FEATURES = 5  # input event, event 1 bar back, 2 bars back, position in bar, repeat flags
 
 
-class MelodyRNN(StudioModel):
+class MelodyRNN(NextEventModel, StudioModel):
     def __init__(self, config, spec):
         super().__init__(config, spec)
         self.vocab = spec.vocab_size
@@ -64,45 +62,12 @@ class MelodyRNN(StudioModel):
         out, state = self.rnn(self.drop(x), state)
         return self.head(self.drop(out)), state
 
-    # -- training ----------------------------------------------------------
+    # -- training (training_step, validation_step, evaluate: NextEventModel) --
     def _nll(self, batch: torch.Tensor):
         logits, _ = self(self.seq_features(batch))
         return F.cross_entropy(logits.reshape(-1, self.vocab), batch.reshape(-1), reduction="none"), logits
 
-    def training_step(self, batch, opt):
-        batch = transpose_batch(batch.long(), self.config.transpose, self.vocab)
-        nll, logits = self._nll(batch)
-        loss = nll.mean()
-        opt.step("model", loss)
-        acc = (logits.argmax(-1) == batch).float().mean()
-        return {"loss": float(loss.detach()), "accuracy": float(acc)}
-
-    @torch.no_grad()
-    def validation_step(self, batch):
-        batch = batch.long().to(self.device)
-        nll, logits = self._nll(batch)
-        return {"val_loss": float(nll.mean()), "val_accuracy": float((logits.argmax(-1) == batch).float().mean())}
-
-    @torch.no_grad()
-    def evaluate(self, batches: Iterator[torch.Tensor]) -> dict[str, float]:
-        """Negative log-likelihood per event in nats over every held-out event (and perplexity)."""
-        was = self.training
-        self.eval()
-        total, count, correct = 0.0, 0, 0
-        for batch in batches:
-            batch = batch.long().to(self.device)
-            nll, logits = self._nll(batch)
-            total += float(nll.sum())
-            count += nll.numel()
-            correct += int((logits.argmax(-1) == batch).sum())
-        self.train(was)
-        if not count:
-            return {}
-        mean = total / count
-        return {"nll_per_event": mean, "perplexity": float(torch.tensor(mean).exp()), "accuracy": correct / count,
-                "events": float(count)}
-
-    # -- generation --------------------------------------------------------
+    # -- generation (sample, generate: NextEventModel) --------------------
     def _prime(self, history: torch.Tensor):
         """State after reading all but the last primer event (which is the next step's input)."""
         if history.shape[1] == 0:
@@ -110,48 +75,10 @@ class MelodyRNN(StudioModel):
         _, state = self(self.seq_features(history))
         return state
 
-    def _no_dead_air(self, logits: torch.Tensor, hist: torch.Tensor) -> torch.Tensor:
-        """Forbid REST and HOLD after ``max_silence`` silent steps (see ``melody_common.forbid_dead_air``)."""
-        return forbid_dead_air(logits, hist, int(getattr(self.config, "max_silence", 0) or 0))
-
-    @torch.no_grad()
-    def sample(self, n: int, seed: int = 0, length: int | None = None, temperature: float | None = None,
-               top_k: int = 0, top_p: float = 1.0, prime=None, **_) -> torch.Tensor:
-        """``n`` melodies of ``length`` steps (long (n, length)); deterministic for a seed."""
-        length = int(length or self.sequence_length or 64)
-        temperature = self.config.temperature if temperature is None else temperature
-        was = self.training
-        self.eval()
-        g = generator_for(seed)
-        prime_t = torch.as_tensor(list(prime or []), dtype=torch.long).view(1, -1).expand(n, -1)
-        hist = prime_t.to(self.device)
-        state = self._prime(hist)
-        for _ in range(length):
-            logits, state = self(self.next_features(hist), state)
-            tok = pick(self._no_dead_air(logits[:, -1].cpu(), hist), temperature=temperature, top_k=top_k, top_p=top_p, generator=g)
-            hist = torch.cat([hist, tok.view(n, 1).to(self.device)], 1)
-        self.train(was)
-        return hist[:, prime_t.shape[1]:].cpu()
-
-    @torch.no_grad()
-    def generate(self, prime_tokens, length: int, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0,
-                 repetition_penalty: float = 1.0, seed: int = 0) -> Iterator[int]:
-        """Continue ``prime_tokens`` by ``length`` events, yielding each event id as it is chosen."""
-        was = self.training
-        self.eval()
-        try:
-            g = generator_for(seed)
-            hist = torch.as_tensor(list(prime_tokens or []), dtype=torch.long, device=self.device).view(1, -1)
-            state = self._prime(hist)
-            for _ in range(int(length)):
-                logits, state = self(self.next_features(hist), state)
-                recent = hist[0, -STEPS_PER_BAR:].cpu() if repetition_penalty != 1.0 else None
-                tok = pick(self._no_dead_air(logits[0, -1:].cpu(), hist)[0], temperature=temperature, top_k=top_k, top_p=top_p,
-                           repetition_penalty=repetition_penalty, recent=recent, generator=g)
-                hist = torch.cat([hist, tok.view(1, 1).to(self.device)], 1)
-                yield int(tok)
-        finally:
-            self.train(was)
+    def _next_logits(self, hist: torch.Tensor, state):
+        """(logits (n, vocab) on the CPU for the event after ``hist``, the state after reading it)."""
+        logits, state = self(self.next_features(hist), state)
+        return logits[:, -1].cpu(), state
 
     @torch.no_grad()
     def beam_search(self, prime_tokens, length: int, beam_width: int = 4, temperature: float = 1.0) -> list[int]:

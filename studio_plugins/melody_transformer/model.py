@@ -1,16 +1,12 @@
 """The melody transformer: relative self-attention (Music Transformer) with 4/4 and 3-beat bar positions."""
 from __future__ import annotations
 
-import math
-from typing import Iterator
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from studio_plugins.melody_common import forbid_dead_air, transpose_batch
-from studio.core.plugins.api import pick
-from studio.core.plugins.model import StudioModel, generator_for
+from studio_plugins.melody_common import NextEventModel
+from studio.core.plugins.model import StudioModel
 
 BAR_STEPS = (16, 12)  # 4/4 (and 2/4) bars, three-beat bars (3/4, 6/8, and 3/8)
 
@@ -56,7 +52,7 @@ class Block(nn.Module):
         return x + self.ff(self.ln2(x))
 
 
-class MelodyTransformer(StudioModel):
+class MelodyTransformer(NextEventModel, StudioModel):
     def __init__(self, config, spec):
         super().__init__(config, spec)
         if config.width % config.heads:
@@ -85,41 +81,10 @@ class MelodyTransformer(StudioModel):
             x = block(x)
         return self.head(self.ln(x))
 
-    # -- training ----------------------------------------------------------
+    # -- training (training_step, validation_step, evaluate: NextEventModel) --
     def _nll(self, batch: torch.Tensor):
         logits = self(batch[:, :-1])
         return F.cross_entropy(logits.reshape(-1, self.vocab), batch.reshape(-1), reduction="none"), logits
-
-    def training_step(self, batch, opt):
-        batch = transpose_batch(batch.long().to(self.device), self.config.transpose, self.vocab)
-        nll, logits = self._nll(batch)
-        loss = nll.mean()
-        opt.step("model", loss)
-        return {"loss": float(loss.detach()), "accuracy": float((logits.argmax(-1) == batch).float().mean())}
-
-    @torch.no_grad()
-    def validation_step(self, batch):
-        batch = batch.long().to(self.device)
-        nll, logits = self._nll(batch)
-        return {"val_loss": float(nll.mean()), "val_accuracy": float((logits.argmax(-1) == batch).float().mean())}
-
-    @torch.no_grad()
-    def evaluate(self, batches: Iterator[torch.Tensor]) -> dict[str, float]:
-        """Negative log-likelihood per event in nats over every held-out event (and perplexity)."""
-        was = self.training
-        self.eval()
-        total, count, correct = 0.0, 0, 0
-        for batch in batches:
-            batch = batch.long().to(self.device)
-            nll, logits = self._nll(batch)
-            total += float(nll.sum())
-            count += nll.numel()
-            correct += int((logits.argmax(-1) == batch).sum())
-        self.train(was)
-        if not count:
-            return {}
-        mean = total / count
-        return {"nll_per_event": mean, "perplexity": math.exp(mean), "accuracy": correct / count, "events": float(count)}
 
     @torch.no_grad()
     def token_nll(self, tokens: list[int]) -> float:
@@ -133,46 +98,13 @@ class MelodyTransformer(StudioModel):
         self.train(was)
         return float(F.cross_entropy(logits.reshape(-1, self.vocab), seq[0, 1:], reduction="sum"))
 
-    # -- generation --------------------------------------------------------
-    def _next_logits(self, hist: torch.Tensor) -> torch.Tensor:
+    # -- generation (sample, generate: NextEventModel) --------------------
+    def _prime(self, hist: torch.Tensor) -> None:
+        return None  # no state: attention re-reads the history at every step
+
+    def _next_logits(self, hist: torch.Tensor, state=None):
+        """(logits (n, vocab) on the CPU for the event after ``hist``, no state)."""
         window = self.config.max_distance * 2  # older steps than this add little and cost quadratically
         start = max(0, hist.shape[1] - window)
         start -= start % 48  # keep bar positions: 48 steps is a whole number of 16- and 12-step bars
-        return self(hist[:, start:])[:, -1].cpu()
-
-    @torch.no_grad()
-    def sample(self, n: int, seed: int = 0, length: int | None = None, temperature: float | None = None,
-               top_k: int = 0, top_p: float = 1.0, prime=None, **_) -> torch.Tensor:
-        """``n`` melodies of ``length`` steps (long (n, length)); deterministic for a seed."""
-        length = int(length or self.sequence_length or 64)
-        temperature = self.config.temperature if temperature is None else temperature
-        was = self.training
-        self.eval()
-        g = generator_for(seed)
-        prime_t = torch.as_tensor(list(prime or []), dtype=torch.long).view(1, -1).expand(n, -1)
-        hist = prime_t.to(self.device)
-        for _ in range(length):
-            logits = forbid_dead_air(self._next_logits(hist), hist, int(self.config.max_silence))
-            tok = pick(logits, temperature=temperature, top_k=top_k, top_p=top_p, generator=g)
-            hist = torch.cat([hist, tok.view(n, 1).to(self.device)], 1)
-        self.train(was)
-        return hist[:, prime_t.shape[1]:].cpu()
-
-    @torch.no_grad()
-    def generate(self, prime_tokens, length: int, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0,
-                 repetition_penalty: float = 1.0, seed: int = 0) -> Iterator[int]:
-        """Continue ``prime_tokens`` by ``length`` events, yielding each event id as it is chosen."""
-        was = self.training
-        self.eval()
-        try:
-            g = generator_for(seed)
-            hist = torch.as_tensor(list(prime_tokens or []), dtype=torch.long, device=self.device).view(1, -1)
-            for _ in range(int(length)):
-                logits = forbid_dead_air(self._next_logits(hist), hist, int(self.config.max_silence))[0]
-                recent = hist[0, -16:].cpu() if repetition_penalty != 1.0 else None
-                tok = pick(logits, temperature=temperature, top_k=top_k, top_p=top_p,
-                           repetition_penalty=repetition_penalty, recent=recent, generator=g)
-                hist = torch.cat([hist, tok.view(1, 1).to(self.device)], 1)
-                yield int(tok)
-        finally:
-            self.train(was)
+        return self(hist[:, start:])[:, -1].cpu(), None

@@ -17,14 +17,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from studio_plugins.image_common import MixturePriorSampling, check_choice, check_image_spec, kl_terms
 from studio_plugins.vae import LOSSES, PRIORS, Config
 from studio.core.plugins.api import OnnxExport
 from studio.core.plugins.model import StudioModel, generator_for
 
-from .prior import LatentBank, fit_gmm, sample_gmm
-
 SIZES = (32, 64, 128)
-BANK = 4096  # latent means kept for fitting the sampling prior
 
 
 def _channels(width: int, n: int) -> list[int]:
@@ -63,18 +61,12 @@ class DecodeImages(nn.Module):
         return torch.sigmoid(self.decoder(z))
 
 
-class VAE(StudioModel):
+class VAE(MixturePriorSampling, StudioModel):
     def __init__(self, config: Config, spec):
         super().__init__(config, spec)
-        size, c = int(spec.image_size), int(spec.channels)
-        if size not in SIZES:
-            raise ValueError(f"vae: image size {size} px is not supported; use one of {', '.join(map(str, SIZES))}")
-        if c not in (1, 3):
-            raise ValueError(f"vae: {c} channels is not supported; images must be greyscale (1) or RGB (3)")
-        if config.prior not in PRIORS:
-            raise ValueError(f"vae: sampling prior {config.prior!r} is not one of {', '.join(PRIORS)}")
-        if config.recon_loss not in LOSSES:
-            raise ValueError(f"vae: reconstruction loss {config.recon_loss!r} is not one of {', '.join(LOSSES)}")
+        size, c = check_image_spec("vae", spec, SIZES)
+        check_choice("vae", "sampling prior", config.prior, PRIORS)
+        check_choice("vae", "reconstruction loss", config.recon_loss, LOSSES)
         self.latent_dim = config.latent_size
         n = int(math.log2(size)) - 2
         chans = _channels(config.width, n)
@@ -89,13 +81,7 @@ class VAE(StudioModel):
         # One learned noise level (log scale) for the Gaussian/Laplace likelihoods.
         self.log_scale = nn.Parameter(torch.tensor(-1.0))
         self.register_buffer("steps_done", torch.zeros((), dtype=torch.long))
-        # The fitted sampling mixture (checkpointed); prior_fitted = 0 means "not yet: use N(0, I)".
-        k, d = config.prior_components, config.latent_size
-        self.register_buffer("prior_weights", torch.full((k,), 1.0 / k))
-        self.register_buffer("prior_means", torch.zeros(k, d))
-        self.register_buffer("prior_chol", torch.eye(d).repeat(k, 1, 1))
-        self.register_buffer("prior_fitted", torch.zeros((), dtype=torch.long))
-        self.bank = LatentBank(BANK, d)
+        self.init_prior(config.prior_components, config.latent_size)
 
     # -- pieces ---------------------------------------------------------------
     def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -120,7 +106,7 @@ class VAE(StudioModel):
         """(reconstruction nats, KL nats), each per image (B,), and the latent means (B, latent)."""
         mu, logvar = self.posterior(x)
         z = mu + torch.randn_like(mu) * (0.5 * logvar).exp() if sample_z else mu
-        kl = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(1)
+        kl = kl_terms(mu, logvar).sum(1)
         return self.recon_nats(self.decoder(z), x), kl, mu
 
     def kl_weight(self) -> float:
@@ -140,20 +126,7 @@ class VAE(StudioModel):
         return {"loss": float(loss.detach()), "recon": float(recon.detach().mean()), "kl": float(kl.detach().mean()), "kl_weight": w}
 
     def after_step(self, step: int) -> None:
-        if self.config.prior == "mixture" and int(self.steps_done) % self.config.prior_every == 0:
-            self.fit_prior()
-
-    @torch.no_grad()
-    def fit_prior(self, latents: torch.Tensor | None = None) -> None:
-        """Fit the sampling mixture to ``latents`` (default: the recent training latent means)."""
-        z = self.bank.values() if latents is None else latents.detach().float().cpu()
-        if len(z) < 2 * self.latent_dim:
-            return  # too few points for even one full covariance; keep the previous prior
-        w, m, c = fit_gmm(z, self.config.prior_components, seed=int(self.steps_done))
-        self.prior_weights.copy_(w)
-        self.prior_means.copy_(m)
-        self.prior_chol.copy_(c)
-        self.prior_fitted.fill_(1)
+        self.refit_prior_when_due()
 
     @torch.no_grad()
     def validation_step(self, batch: torch.Tensor) -> dict[str, float]:
@@ -174,7 +147,7 @@ class VAE(StudioModel):
             eps = torch.randn(mu.shape, generator=g).to(mu.device)
             z = mu + eps * (0.5 * logvar).exp()
             tot["recon"] += float(self.recon_nats(self.decoder(z), x).sum())
-            tot["kl"] += float((0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)).sum())
+            tot["kl"] += float(kl_terms(mu, logvar).sum())
             count += len(x)
         self.train(was)
         if count == 0:
@@ -185,16 +158,7 @@ class VAE(StudioModel):
         return {"nelbo_nats": nelbo, "recon_nats": recon, "kl_nats": kl,
                 "bits_per_dim": nelbo / (pixels * math.log(2)), "images": float(count)}
 
-    # -- generation -----------------------------------------------------------
-    def latents(self, n: int, seed: int = 0, temperature: float | None = None) -> torch.Tensor:
-        """The latents ``sample`` decodes for a seed (CPU-drawn, so devices agree): draws from the
-        fitted mixture, or N(0, I) before the first fit or with ``prior="normal"``."""
-        t = self.config.sample_temperature if temperature is None else float(temperature)
-        g = generator_for(seed)
-        if self.config.prior == "mixture" and int(self.prior_fitted):
-            return sample_gmm(self.prior_weights, self.prior_means, self.prior_chol, n, g, t)
-        return torch.randn(n, self.latent_dim, generator=g) * t
-
+    # -- generation (sample, latents, reconstruct: MixturePriorSampling) ------
     @torch.no_grad()
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         z = z.to(self.device, torch.float32).view(-1, self.latent_dim)
@@ -205,17 +169,5 @@ class VAE(StudioModel):
         """Latent means of images (B, C, H, W) in [0, 1]."""
         return self.posterior(x.to(self.device, torch.float32))[0]
 
-    @torch.no_grad()
-    def sample(self, n: int, seed: int = 0, temperature: float | None = None, **kwargs) -> torch.Tensor:
-        return self.decode(self.latents(n, seed, temperature))
-
-    @torch.no_grad()
-    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
-        return self.decode(self.encode(x))
-
     def onnx_exports(self) -> list[OnnxExport]:
-        return [OnnxExport(
-            name="decoder", module=DecodeImages(self.decoder).eval(),
-            example_inputs=(torch.zeros(2, self.latent_dim, device=self.device),),
-            input_names=["z"], output_names=["images"],
-            dynamic_axes={"z": {0: "batch"}, "images": {0: "batch"}})]
+        return self.decoder_export(DecodeImages(self.decoder))

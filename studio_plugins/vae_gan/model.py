@@ -33,8 +33,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from studio_plugins.dcgan.augment import augment, parse_policy
+from studio_plugins.image_common import MixturePriorSampling, check_choice, check_image_spec, kl_terms
 from studio_plugins.image_metrics import EMA, mean_pairwise_distance, sample_figures
-from studio_plugins.vae.prior import LatentBank, fit_gmm, sample_gmm
 from studio_plugins.vae_gan import PRIORS, Config
 from studio.core.plugins.api import OnnxExport
 from studio.core.plugins.model import StudioModel, generator_for
@@ -43,7 +43,6 @@ SIZES = (32, 64, 128, 256)
 R1_EVERY = 4  # steps between R1 penalties (lazy regularisation, StyleGAN2)
 MAX_CHANNELS = 512
 AUTO_WIDTH = {32: 32, 64: 32, 128: 48, 256: 64}
-BANK = 4096  # encoded training latents kept for fitting the sampling mixture
 
 
 def widths_for(size: int, width: int) -> list[int]:
@@ -150,20 +149,15 @@ class Discriminator(nn.Module):
         return self.score(h.flatten(1)).float().squeeze(1), feats
 
 
-class VAEGAN(StudioModel):
+class VAEGAN(MixturePriorSampling, StudioModel):
     def __init__(self, config: Config, spec):
         super().__init__(config, spec)
-        size, c = int(spec.image_size), int(spec.channels)
-        if size not in SIZES:
-            raise ValueError(f"vae-gan: image size {size} px is not supported; use one of {', '.join(map(str, SIZES))}")
-        if c not in (1, 3):
-            raise ValueError(f"vae-gan: {c} channels is not supported; images must be greyscale (1) or RGB (3)")
+        size, c = check_image_spec("vae-gan", spec, SIZES)
         try:
             self.augment_policy = parse_policy(config.augment)
         except ValueError as exc:
             raise ValueError(f"vae-gan: {exc}") from None
-        if config.prior not in PRIORS:
-            raise ValueError(f"vae-gan: sampling prior {config.prior!r} is not one of {', '.join(PRIORS)}")
+        check_choice("vae-gan", "sampling prior", config.prior, PRIORS)
         self.latent_dim = config.latent_size
         chans, depth = widths_for(size, config.width), depth_for(size, config.depth)
         self.encoder = Encoder(config.latent_size, chans, c, depth)
@@ -173,14 +167,8 @@ class VAEGAN(StudioModel):
         # Fixed latents for the mode-collapse indicator, stored so a resumed run measures the same thing.
         self.register_buffer("fixed_z", torch.randn(64, config.latent_size, generator=generator_for(0)))
         self.register_buffer("steps_done", torch.zeros((), dtype=torch.long))
-        # The sampling mixture fitted to where the pictures encode (the VAE plugin's ex-post density
-        # estimation, checkpointed); prior_fitted = 0 means "not yet: use N(0, I)".
-        k, d = config.prior_components, config.latent_size
-        self.register_buffer("prior_weights", torch.full((k,), 1.0 / k))
-        self.register_buffer("prior_means", torch.zeros(k, d))
-        self.register_buffer("prior_chol", torch.eye(d).repeat(k, 1, 1))
-        self.register_buffer("prior_fitted", torch.zeros((), dtype=torch.long))
-        self.bank = LatentBank(BANK, d)
+        # the VAE plugin's sampling mixture, fitted to where the pictures encode
+        self.init_prior(config.prior_components, config.latent_size)
 
     # -- training -------------------------------------------------------------
     def param_groups(self) -> dict[str, list[nn.Parameter]]:
@@ -239,7 +227,7 @@ class VAEGAN(StudioModel):
 
         # encoder + decoder: discriminator frozen (no wasted gradients for its weights)
         self.discriminator.requires_grad_(False)
-        kl = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(1)
+        kl = kl_terms(mu, logvar).sum(1)
         pixel = (recon.float() - real.float()).abs().flatten(1).mean(1)
         feature = self._feature_distance(real, recon) if cfg.feature_weight > 0 else torch.zeros_like(pixel)
         score, _ = self.discriminator(self._aug(both))
@@ -261,20 +249,7 @@ class VAEGAN(StudioModel):
         # early on the average follows the weights closely, else it would keep the random start
         decay = min(decay, (1 + step) / (10 + step)) if decay > 0 else 0.0
         EMA.update(self.decoder_ema, self.decoder, decay)
-        if self.config.prior == "mixture" and int(self.steps_done) % self.config.prior_every == 0:
-            self.fit_prior()
-
-    @torch.no_grad()
-    def fit_prior(self, latents: torch.Tensor | None = None) -> None:
-        """Fit the sampling mixture to ``latents`` (default: the recent encoded training pictures)."""
-        z = self.bank.values() if latents is None else latents.detach().float().cpu()
-        if len(z) < 2 * self.latent_dim:
-            return  # too few points for one full covariance; keep the previous prior
-        w, m, c = fit_gmm(z, self.config.prior_components, seed=int(self.steps_done))
-        self.prior_weights.copy_(w)
-        self.prior_means.copy_(m)
-        self.prior_chol.copy_(c)
-        self.prior_fitted.fill_(1)
+        self.refit_prior_when_due()
 
     @torch.no_grad()
     def diversity(self) -> float:
@@ -307,15 +282,7 @@ class VAEGAN(StudioModel):
             raise ValueError("vae-gan: evaluation got no images (is the validation split empty?)")
         return {"recon_l1": err / count, **sample_figures(self.sample(256, seed=0), kept), "images": float(count)}
 
-    # -- generation -----------------------------------------------------------
-    def latents(self, n: int, seed: int = 0, temperature: float | None = None) -> torch.Tensor:
-        """The latents ``sample`` decodes for a seed (CPU-drawn, so devices agree)."""
-        t = self.config.sample_temperature if temperature is None else float(temperature)
-        g = generator_for(seed)
-        if self.config.prior == "mixture" and int(self.prior_fitted):
-            return sample_gmm(self.prior_weights, self.prior_means, self.prior_chol, n, g, t)
-        return torch.randn(n, self.latent_dim, generator=g) * t
-
+    # -- generation (sample, latents, reconstruct: MixturePriorSampling) ------
     @torch.no_grad()
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         self.decoder_ema.eval()
@@ -327,17 +294,5 @@ class VAEGAN(StudioModel):
         """Latent means of images (B, C, H, W) in [0, 1]."""
         return self.encoder(x.to(self.device, torch.float32))[0]
 
-    @torch.no_grad()
-    def sample(self, n: int, seed: int = 0, temperature: float | None = None, **kwargs) -> torch.Tensor:
-        return self.decode(self.latents(n, seed, temperature))
-
-    @torch.no_grad()
-    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
-        return self.decode(self.encode(x))
-
     def onnx_exports(self) -> list[OnnxExport]:
-        return [OnnxExport(
-            name="decoder", module=DecodeImages(copy.deepcopy(self.decoder_ema)).eval(),
-            example_inputs=(torch.zeros(2, self.latent_dim, device=self.device),),
-            input_names=["z"], output_names=["images"],
-            dynamic_axes={"z": {0: "batch"}, "images": {0: "batch"}})]
+        return self.decoder_export(DecodeImages(copy.deepcopy(self.decoder_ema)))
