@@ -107,29 +107,64 @@ class UNet(nn.Module):
         return self.out(torch.cat([self.unstem(h), full], dim=1))
 
 
+def ddim_schedule(steps: int) -> torch.Tensor:
+    """One row per DDIM step: (t, alpha(t), sigma(t), alpha(s), sigma(s)), from time t down to s."""
+    times = torch.tensor([T_MAX * (1 - i / steps) for i in range(steps + 1)], dtype=torch.float32)
+    a, s = _alpha_sigma(times)
+    return torch.stack([times[:-1], a[:-1], s[:-1], a[1:], s[1:]], dim=1)
+
+
+class DDIMStep(nn.Module):
+    """One deterministic DDIM step: (x at t, a schedule row) -> x at the next, lower time s."""
+
+    def __init__(self, unet: UNet, prediction: str):
+        super().__init__()
+        self.unet, self.prediction = unet, prediction
+
+    def forward(self, x: torch.Tensor, row: torch.Tensor) -> torch.Tensor:
+        t, a_t, s_t, a_s, s_s = row[0:1], row[1], row[2], row[3], row[4]
+        out = self.unet(x, t.expand(x.shape[0]))
+        if self.prediction == "v":
+            x0 = a_t * x - s_t * out
+        else:
+            x0 = (x - s_t * out) / a_t
+        x0 = x0.clamp(-1.0, 1.0)
+        eps = (x - a_t * x0) / s_t
+        return a_s * x0 + s_s * eps
+
+
+class DDIMFinish(nn.Module):
+    """The sampler's last move: x in [-1, 1] -> images in [0, 1]."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x * 0.5 + 0.5).clamp(0.0, 1.0)
+
+
 class DDIMDecoder(nn.Module):
-    """Initial noise (B, C, H, W) -> images in [0, 1] by deterministic DDIM; the loop unrolls for export."""
+    """Initial noise (B, C, H, W) -> images in [0, 1] by deterministic DDIM.
+
+    ``forward`` runs the steps in Python (a plain ONNX export unrolls them: the network once per
+    step); ``onnx_loop`` describes the same sampler as one step run once per schedule row, which the
+    studio's exporter writes as an ONNX Loop, so the network (and its int8 bookkeeping) is stored once.
+    """
 
     def __init__(self, unet: UNet, steps: int, prediction: str):
         super().__init__()
         self.unet, self.steps, self.prediction = unet, int(steps), prediction
+        self.step, self.finish = DDIMStep(unet, prediction), DDIMFinish()
+        self.register_buffer("schedule", ddim_schedule(self.steps).to(next(unet.parameters()).device),
+                             persistent=False)
 
     def forward(self, noise: torch.Tensor) -> torch.Tensor:
         x = noise
-        times = [T_MAX * (1 - i / self.steps) for i in range(self.steps + 1)]
-        for t, s in zip(times[:-1], times[1:]):
-            tt = torch.full((1,), t, device=x.device, dtype=torch.float32)
-            a_t, s_t = _alpha_sigma(tt)
-            a_s, s_s = _alpha_sigma(torch.full((1,), s, device=x.device, dtype=torch.float32))
-            out = self.unet(x, tt.expand(x.shape[0]))
-            if self.prediction == "v":
-                x0 = a_t * x - s_t * out
-            else:
-                x0 = (x - s_t * out) / a_t
-            x0 = x0.clamp(-1.0, 1.0)
-            eps = (x - a_t * x0) / s_t
-            x = a_s * x0 + s_s * eps
-        return (x * 0.5 + 0.5).clamp(0.0, 1.0)
+        for i in range(self.steps):
+            x = self.step(x, self.schedule[i])
+        return self.finish(x)
+
+    def onnx_loop(self) -> dict:
+        """The loop form (plain values: plugins do not import the exporter): ``step(x, row)`` once per
+        row of ``schedule``, then ``finish(x)``; ``forward`` computes exactly this."""
+        return {"step": self.step, "schedule": self.schedule.detach().cpu(), "finish": self.finish}
 
 
 class DDPM(StudioModel):

@@ -12,6 +12,11 @@ fp32). So before quantising, each stride-s ConvTranspose is rewritten exactly
 as a Conv with s x s output phases followed by DepthToSpace (the sub-pixel
 form), checked against the original graph, and the Conv then runs in int8.
 
+A sampler that describes itself as a loop (a DDIM decoder, ``onnx_loop``) is exported
+as an ONNX Loop, fp32 and int8 alike (:mod:`studio.core.export.onnx_loop`): unrolled, each
+step repeated the network's QDQ bookkeeping. Its step graph is quantised on its own; the
+nodes reading the schedule row (time embedding, sampler arithmetic) stay float.
+
 Recurrent modules (LSTM/GRU) are quantised dynamically instead: onnxruntime has
 no static (QDQ) LSTM, and its dynamic LSTM stores the recurrent weights as int8.
 """
@@ -35,6 +40,7 @@ RECURRENT_OPS = {"LSTM", "GRU", "RNN"}
 _PLUMBING = {"QuantizeLinear", "DequantizeLinear", "Constant", "Shape", "Gather", "Unsqueeze", "Squeeze",
              "Concat", "Reshape", "Slice", "DepthToSpace", "Transpose", "Flatten", "Identity", "Cast",
              "ConstantOfShape", "Range", "Expand"}
+_CONTROL = {"Loop", "Scan", "If"}
 CHECK_BATCHES = (1, 3, 64)
 REWRITE_TOL = 1e-4
 
@@ -81,21 +87,32 @@ def static_op_types() -> list[str]:
     return sorted((set(QDQRegistry) | set(QLinearOpsRegistry)) - {"BatchNormalization"})
 
 
+def _graphs(graph):
+    """The graph and every subgraph in it (a Loop's body), outermost first."""
+    yield graph
+    for n in graph.node:
+        for a in n.attribute:
+            for sub in ([a.g] if a.HasField("g") else []) + list(a.graphs):
+                yield from _graphs(sub)
+
+
 def float_ops(path: str | Path, quantised: list[str] | None = None) -> list[str]:
     """Compute op types of a quantised model that run in float: no int8 (dequantised) input, or
-    (given ``quantised``, the op types the quantiser handles) not one of those."""
+    (given ``quantised``, the op types the quantiser handles) not one of those. Subgraphs (a
+    sampler's Loop body) count; the control-flow node itself does not."""
     import onnx
 
     model = onnx.load(str(path))
-    made_by = {o: n.op_type for n in model.graph.node for o in n.output}
     left = set()
-    for n in model.graph.node:
-        if n.op_type in _PLUMBING or n.domain not in ("", "ai.onnx"):
-            continue
-        int8_kernel = n.op_type.startswith(("QLinear", "DynamicQuantize", "MatMulInteger", "ConvInteger"))
-        fed_int8 = any(made_by.get(i) == "DequantizeLinear" for i in n.input)
-        if not int8_kernel and (not fed_int8 or (quantised is not None and n.op_type not in quantised)):
-            left.add(n.op_type)
+    for g in _graphs(model.graph):
+        made_by = {o: n.op_type for n in g.node for o in n.output}
+        for n in g.node:
+            if n.op_type in _PLUMBING or n.op_type in _CONTROL or n.domain not in ("", "ai.onnx"):
+                continue
+            int8_kernel = n.op_type.startswith(("QLinear", "DynamicQuantize", "MatMulInteger", "ConvInteger"))
+            fed_int8 = any(made_by.get(i) == "DequantizeLinear" for i in n.input)
+            if not int8_kernel and (not fed_int8 or (quantised is not None and n.op_type not in quantised)):
+                left.add(n.op_type)
     return sorted(left)
 
 
@@ -122,9 +139,53 @@ class _Reader:
         self._it = iter(self._batches)
 
 
+def schedule_only_nodes(model, inputs) -> list[str]:
+    """Names of the nodes that read a tensor computed from ``inputs`` and constants alone.
+
+    A sampler step's schedule row (t, alpha, sigma) is such an input: one activation range shared by
+    all steps would round each step's scales to 8 bits, and the time embedding's arguments (t x 1000
+    x frequencies) with them. Those nodes (the time MLP, the sampler arithmetic) stay float.
+    Unnamed nodes are named here, so that the quantiser can be told which to leave."""
+    g = model.graph
+    derived = set(inputs)
+    constant = {i.name for i in g.initializer}
+    for k, n in enumerate(g.node):
+        if not n.name:
+            n.name = f"node{k}_{n.op_type}"
+    names = []
+    for n in g.node:  # topological order: a tensor is classified before it is read
+        ins = [i for i in n.input if i]
+        if n.op_type in ("Constant", "Shape") or all(i in constant for i in ins):  # shapes: not values
+            constant.update(n.output)
+            continue
+        if any(i in derived for i in ins):
+            names.append(n.name)
+            if all(i in derived or i in constant for i in ins):
+                derived.update(n.output)
+    return names
+
+
+_LAYERS = {"Conv", "ConvTranspose", "Gemm", "MatMul"}
+
+
+def state_input_layers(model, inputs) -> list[str]:
+    """Names of a sampler step's first layers: the ones reading its carried state (``inputs``).
+
+    That input is the noise at the first step (about +-4.5) and nearly the image at the last
+    (+-1), so one int8 range for all steps leaves the late steps few levels, and the error carries
+    over from step to step. Measured on a default DDPM (20 steps, fresh weights), PSNR of int8
+    against fp32: 27.7 dB with this layer in int8, 31.3 dB with it float, at the same speed
+    (a 3-channel convolution is cheap); the last layer float as well gained nothing and cost 20 %."""
+    return [n.name for n in model.graph.node if n.op_type in _LAYERS and any(i in inputs for i in n.input)]
+
+
 def quantize_static_int8(src: str | Path, dst: str | Path, calibration, *, per_channel: bool = True,
-                         rewrite: bool = True) -> list[str]:
-    """Write a static int8 (QDQ) copy of ``src`` calibrated on ``calibration`` batches; returns notes."""
+                         rewrite: bool = True, schedule_inputs=(), state_inputs=()) -> list[str]:
+    """Write a static int8 (QDQ) copy of ``src`` calibrated on ``calibration`` batches; returns notes.
+
+    A sampler's step: ``schedule_inputs``, graph inputs whose own arithmetic stays float
+    (:func:`schedule_only_nodes`); ``state_inputs``, the carried state, whose first layers stay
+    float (:func:`state_input_layers`)."""
     import onnx
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
@@ -170,12 +231,27 @@ def quantize_static_int8(src: str | Path, dst: str | Path, calibration, *, per_c
                          f"({type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''})")
         out = Path(tmp) / "int8.onnx"
         ops = static_op_types()
+        exclude: list[str] = []
+        if schedule_inputs or state_inputs:
+            pre = onnx.load(str(source))
+            exclude = schedule_only_nodes(pre, schedule_inputs)  # names unnamed nodes too
+            if exclude:
+                notes.append(f"{len(exclude)} nodes reading the schedule input {', '.join(schedule_inputs)} "
+                             "(time embedding, sampler arithmetic) kept float")
+            io = [n for n in state_input_layers(pre, state_inputs) if n not in exclude]
+            if io:
+                notes.append(f"{len(io)} layer{'s' if len(io) > 1 else ''} reading the carried state "
+                             f"{', '.join(state_inputs)} kept float (its range changes from step to step)")
+            exclude += io
+            source = Path(tmp) / "named.onnx"
+            onnx.save(pre, str(source))
         root = logging.getLogger()
         level = root.level
         root.setLevel(logging.ERROR)  # the quantiser's advice goes to the root logger, i.e. the user's terminal
         try:
             quantize_static(str(source), str(out), _Reader(batches), quant_format=QuantFormat.QDQ,
-                            op_types_to_quantize=ops, per_channel=per_channel, activation_type=QuantType.QUInt8,
+                            op_types_to_quantize=ops, nodes_to_exclude=exclude, per_channel=per_channel,
+                            activation_type=QuantType.QUInt8,
                             weight_type=QuantType.QInt8, calibrate_method=CalibrationMethod.MinMax,
                             extra_options={"ActivationSymmetric": False, "WeightSymmetric": True})
         finally:
@@ -187,6 +263,39 @@ def quantize_static_int8(src: str | Path, dst: str | Path, calibration, *, per_c
         onnx.helper.set_model_props(q, meta)
         atomic_write_bytes(dst, q.SerializeToString())
     return notes
+
+
+def quantize_loop_int8(spec, fp32: str | Path, dst: str | Path, calibration) -> list[str]:
+    """Write the int8 Loop model of ``spec`` (its fp32 Loop model at ``fp32``): the step graph quantised
+    statically on its own, joined with the float schedule and finish; returns the quantiser's notes."""
+    import tempfile
+
+    import onnx
+
+    from studio.core.export.onnx_loop import (SCHEDULE_INPUT, STEP_INPUTS, finish_model_bytes, join_loop,
+                                              loop_of, step_calibration, step_model_bytes)
+    from studio.core.fileio import atomic_write_bytes
+
+    ref = onnx.load(str(fp32))
+    opset = next((o.version for o in ref.opset_import if o.domain in ("", "ai.onnx")), 18)
+    meta = {p.key: p.value for p in ref.metadata_props}
+    form = loop_of(spec)
+    schedule = form["schedule"].detach().cpu().numpy()
+    with tempfile.TemporaryDirectory(prefix="studio-int8-loop-") as tmp:
+        step32, step8 = Path(tmp) / "step.fp32.onnx", Path(tmp) / "step.int8.onnx"
+        step32.write_bytes(step_model_bytes(spec, opset))
+        cal = step_calibration(step32, schedule, calibration)
+        notes = quantize_static_int8(step32, step8, cal, schedule_inputs=(SCHEDULE_INPUT,),
+                                     state_inputs=(STEP_INPUTS[0],))
+        step = onnx.load(str(step8))
+        meta.update({p.key: p.value for p in step.metadata_props})
+        q = join_loop(step, onnx.load_from_string(finish_model_bytes(spec, opset)), schedule,
+                      spec.input_names[0], spec.output_names[0])
+    q.producer_name, q.producer_version = ref.producer_name, ref.producer_version
+    onnx.helper.set_model_props(q, meta)
+    atomic_write_bytes(Path(dst), q.SerializeToString())
+    return [f"the network quantised once and run {len(schedule)} times in an ONNX Loop, as in the fp32 model "
+            f"beside it (a plain export unrolls the steps); activation ranges calibrated over all steps", *notes]
 
 
 def _median_ms(session, feeds, repeats: int) -> float:
@@ -245,6 +354,7 @@ def quantize_module(model, spec, fp32: str | Path, int8: str | Path, run_data=No
                     repeats: int = 5, timing_batch: int = 64, intra_threads: int | None = None) -> Int8Report:
     """Quantise one exported module (static, or dynamic for recurrent graphs), check and measure it."""
     from studio.core.export.onnx_calibration import calibration_for, parity_feeds
+    from studio.core.export.onnx_loop import loop_of
 
     fp32, int8 = Path(fp32), Path(int8)
     ops = op_types(fp32)
@@ -258,9 +368,15 @@ def quantize_module(model, spec, fp32: str | Path, int8: str | Path, run_data=No
                  "quantised dynamically (int8 weights, activations quantised at run time)"]
     else:
         cal = calibration_for(model, spec, fp32, run_data)
-        notes = quantize_static_int8(fp32, int8, cal)
+        loop = loop_of(spec) if "Loop" in ops else None
+        if loop is not None:  # a sampler exported as a Loop: its step quantised once
+            notes = quantize_loop_int8(spec, fp32, int8, cal)
+            source = f"{cal.source}, run through all {len(loop['schedule'])} steps"
+        else:
+            notes = quantize_static_int8(fp32, int8, cal)
+            source = cal.source
         method = "static-qdq-per-channel"
-        calib = {"source": cal.source, "count": cal.count, "notes": cal.notes}
+        calib = {"source": source, "count": cal.count, "notes": cal.notes}
     feeds = parity_feeds(model, spec, fp32, batch=timing_batch, run_data=run_data)
     image = getattr(getattr(model, "spec", None), "modality", "") == "image" and \
         any(n == "images" for n in spec.output_names)
@@ -287,6 +403,26 @@ def cleanup(paths) -> None:
             pass
 
 
+def export_fp32(spec, path: str | Path, *, metadata: dict[str, str] | None = None, exporter: str = "auto",
+                opset: int | None = None):
+    """The fp32 reference of an int8 export: a sampler that describes itself as a loop (``onnx_loop``)
+    as an ONNX Loop, the network stored once as in its int8 model (unless the dynamo exporter is asked
+    for: it has no loop form), anything else as ``export_module`` writes it."""
+    from studio.core.export.onnx_export import DEFAULT_OPSET, export_module
+    from studio.core.export.onnx_loop import export_loop_module, loop_of
+
+    notes = []
+    if exporter in ("auto", "legacy") and loop_of(spec) is not None:
+        try:
+            return export_loop_module(spec, path, metadata=metadata, opset=opset or DEFAULT_OPSET)
+        except Exception as exc:  # the exporter or the check: the plain (unrolled) export still serves
+            notes.append(f"loop form not used ({type(exc).__name__}: "
+                         f"{str(exc).splitlines()[0][:200] if str(exc) else ''}); steps unrolled")
+    res = export_module(spec, path, metadata=metadata, exporter=exporter, opset=opset or DEFAULT_OPSET)
+    res.notes[:0] = notes
+    return res
+
+
 def export_int8(model, out: str | Path, *, plugin=None, provenance: dict[str, Any] | None = None,
                 run_data=None, exporter: str = "auto", opset: int | None = None,
                 overwrite: bool = False, repeats: int = 5, intra_threads: int | None = None):
@@ -295,8 +431,7 @@ def export_int8(model, out: str | Path, *, plugin=None, provenance: dict[str, An
 
     ``run_data``: an :class:`~studio.core.export.onnx_calibration.RunData` with the run's dataset."""
     from studio.core.export.naming import check_target
-    from studio.core.export.onnx_export import (DEFAULT_OPSET, OnnxExportError, export_module, export_paths,
-                                                model_metadata)
+    from studio.core.export.onnx_export import DEFAULT_OPSET, OnnxExportError, export_paths, model_metadata
 
     if not hasattr(model, "onnx_exports"):
         name = plugin.id if plugin is not None else type(model).__name__
@@ -312,8 +447,8 @@ def export_int8(model, out: str | Path, *, plugin=None, provenance: dict[str, An
     meta = model_metadata(plugin, getattr(model, "config", None), provenance)
     results, reports = [], []
     for spec, target in zip(specs, targets):
-        res = export_module(spec, fp32_companion(target), metadata=meta, exporter=exporter,
-                            opset=opset or DEFAULT_OPSET)
+        res = export_fp32(spec, fp32_companion(target), metadata=meta, exporter=exporter,
+                          opset=opset or DEFAULT_OPSET)
         results.append(res)
         try:
             reports.append(quantize_module(model, spec, res.path, target, run_data, repeats=repeats,
