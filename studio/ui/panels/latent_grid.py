@@ -269,11 +269,11 @@ class LatentGridPanel(QWidget):
         if lm is None:
             return
         times = self.worker.decode_seconds[-20:]
-        ms = f"{1000 * float(np.median(times)):.0f} ms per {self.worker.chunk} cells" if times else "—"
+        ms = f" ({1000 * float(np.median(times)):.0f} ms per {self.worker.chunk} cells)" if times else ""  # none timed yet
         plane = self.view.plane.kind if self.view.plane else "-"
         plane = f"learned plane (from {lm.learned_note})" if plane == "learned" and lm.learned_note else plane + " plane"
         self._status(f"{lm.plugin_id or 'model'} · z {lm.latent_dim} · {plane} · step {self.view.step:.3g} · "
-                     f"decoder {lm.decoder.backend} ({ms})")
+                     f"decoder {lm.decoder.backend}{ms}")
 
     def shutdown(self) -> None:
         self.follower.set_on(False)
