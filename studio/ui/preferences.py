@@ -1,4 +1,5 @@
-"""File › Preferences: the SoundFont that plays melodies.
+"""File › Preferences: the SoundFont that plays melodies (and the boxes of preferences_credentials.py
+and preferences_cluster.py: the signing key, the Slurm cluster).
 
 The choice is kept by ``studio.core.audio.soundfont`` (``audio.json`` in the config folder),
 not in the Qt settings, so ``studio generate`` and ``studio doctor`` use the same file.
@@ -44,9 +45,12 @@ class PreferencesDialog(QDialog):
         close.rejected.connect(self.reject)
         from studio.ui.preferences_credentials import CredentialsBox
         self.credentials_box = CredentialsBox(self)  # which key signs exports (Content Credentials)
+        from studio.ui.preferences_cluster import ClusterBox
+        self.cluster_box = ClusterBox(self)  # what Models › Run on › Cluster (Slurm) submits
         lay = QVBoxLayout(self)
         lay.addWidget(box)
         lay.addWidget(self.credentials_box)
+        lay.addWidget(self.cluster_box)
         lay.addWidget(close)
         self.refresh()
 

@@ -5,8 +5,10 @@
     ... proc.poll() -> ProcessStatus; proc.events() -> new JSON events; proc.pause()/resume()/stop()/set_lr()
     proc.kill()   # immediate, for a hang
 
-The child is ``python -m studio train ... --json --reserve-core``. Whatever the
-child does (exception, segfault, ``os._exit``, out-of-memory kill, hang) the
+The child is ``python -m studio train ... --json --reserve-core``; with ``run_on`` (``launch.RunOn``)
+it is torchrun with several DDP processes, or ``studio train --submit ...``, which hands the run to a
+cluster job, prints one ``submitted`` event and exits (the run folder is then followed like any run).
+Whatever the child does (exception, segfault, ``os._exit``, out-of-memory kill, hang) the
 parent survives: when the child dies without recording why, the parent marks
 ``run.json`` failed with the signal or exit code and the last lines of stderr.
 """
@@ -29,6 +31,7 @@ from typing import Any
 
 from studio.core.training.control import current_seq, send_control
 from studio.core.training.events import FINISHED_STATES, EventKind, RunStatus
+from studio.core.training.launch import CLUSTER, RunOn, job_args, launcher
 from studio.core.training.run_folder import RunFolderError, mark_failed_if_active, pid_alive, read_run
 from studio.core.training.tensorboard_live import live_default
 
@@ -71,10 +74,17 @@ class TrainingProcess:
                  steps: int | None = None, minutes: float | None = None, device: str = "auto",
                  seed: int | None = None, settings: dict[str, Any] | None = None, resume: bool = False,
                  reserve_core: bool = True, python: str | None = None, env: dict[str, str] | None = None,
-                 tensorboard: bool | None = None):
+                 tensorboard: bool | None = None, run_on: RunOn | None = None):
         self.run_dir = Path(run_dir)
-        self.cmd = [python or sys.executable, "-m", "studio", "train", "--out", str(self.run_dir), "--json",
-                    "--device", device]
+        self.run_on = run_on or RunOn()
+        #: a cluster hand-off: the child submits a job and exits; the job trains (``submission`` says which)
+        self.submits = self.run_on.kind == CLUSTER
+        self.submission: dict | None = None
+        if self.submits:
+            reserve_core = False  # the job runs on a cluster node; "auto" there is that node's best device
+            device = "cpu" if device == "cpu" else "auto"
+        self.cmd = launcher(python or sys.executable, self.run_on) + ["--out", str(self.run_dir), "--json",
+                                                                     "--device", device]
         if plugin_id:
             self.cmd += ["--plugin", plugin_id]
         if data_dir:
@@ -91,6 +101,7 @@ class TrainingProcess:
             self.cmd.append("--resume")
         if reserve_core:
             self.cmd.append("--reserve-core")
+        self.cmd += job_args(self.run_on)
         # A live TensorBoard log in RUN/tensorboard/: None follows the window's project setting
         # (File > Live TensorBoard log); False turns it off even where the run's project asks for it.
         if tensorboard is None:
@@ -220,6 +231,10 @@ class TrainingProcess:
         elif kind == EventKind.ERROR:  # a failed run (an "end" follows) or one that could not start
             st.state, st.reason = RunStatus.FAILED, ev.get("message", "")
             self._ended = True
+        elif kind == "submitted":  # `--submit`: the job has the run now; its folder says the rest
+            self.submission = {k: v for k, v in ev.items() if k != "event"}
+            st.state = RunStatus.CREATED
+            self._ended = True
 
     def poll(self) -> ProcessStatus:
         """Current status; once the child has exited, the final one (failure recorded if the child could not)."""
@@ -246,7 +261,9 @@ class TrainingProcess:
             run = None
         reason = self._death_reason(rc)
         st.state, st.reason = RunStatus.FAILED, reason
-        if run and run.get("pid") == self.pid:  # the child had claimed the folder: record the failure for it
+        ours = run and (run.get("pid") == self.pid  # the child (or, under torchrun, its rank 0) claimed it
+                        or (self._run_id is not None and run.get("id") == self._run_id))
+        if ours:  # record the failure for it
             mark_failed_if_active(self.run_dir, reason, run.get("id"))
             st.step = run.get("step", st.step)
 
@@ -315,6 +332,11 @@ class TrainingProcess:
         self._killed_by_user = True
         try:
             if os.name == "posix":
+                for pid in _children(self.proc.pid):  # torchrun starts each worker in a session of its own
+                    try:
+                        os.killpg(pid, signal.SIGKILL)
+                    except (ProcessLookupError, PermissionError):
+                        pass
                 os.killpg(self.proc.pid, signal.SIGKILL)
             else:
                 self.proc.kill()
@@ -336,3 +358,14 @@ class TrainingProcess:
     @property
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
+
+
+def _children(pid: int) -> list[int]:
+    """The direct children of ``pid`` (Linux /proc; elsewhere none are known)."""
+    out: list[int] = []
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            out += [int(c) for c in (task / "children").read_text().split()]
+    except (OSError, ValueError):
+        pass
+    return out

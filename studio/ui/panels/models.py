@@ -19,6 +19,7 @@ from studio.core.plugins.api import ConfigError
 from studio.core.training.settings import split_settings
 from studio.ui.config_form import wrap_rows
 from studio.ui.panels.model_settings import ModelSettings
+from studio.ui.panels.run_on import RunOnChoice
 from studio.ui.panels.train_choices import (DatasetCombo, DeviceCombo, PluginCombo, confirm_other_dataset,
                                             dataset_modality, default_run_name, narrow, new_run_dir, safe_name,
                                             set_text)
@@ -86,6 +87,7 @@ class ModelsPanel(QWidget):
         self.length_kind.currentIndexChanged.connect(self._on_length_kind)
         self.devices = DeviceCombo()
         narrow(self.devices)
+        self.run_on = RunOnChoice(self.ctx, self.devices)  # here / several processes / cluster job
         self.run_name = QLineEdit()
         self.run_name.setPlaceholderText("automatic: model-dataset-date")
         self.run_name.setToolTip("Folder name of the new run (under the project's runs/)")
@@ -94,7 +96,7 @@ class ModelsPanel(QWidget):
         """Reset and Start, and the line saying what is missing before Start works."""
         self.reset_btn = QPushButton("Reset to defaults")
         self.reset_btn.setToolTip("Put every model and engine setting back to its default")
-        self.reset_btn.clicked.connect(self.reset)
+        self.reset_btn.clicked.connect(self.forms.reset)
         self.start_btn = QPushButton("Start training")
         self.start_btn.setToolTip("Create a run folder and train this model in a separate process")
         self.start_btn.setDefault(True)
@@ -118,8 +120,9 @@ class ModelsPanel(QWidget):
         len_row.addWidget(self.length_kind)
         form.addRow("Train for", len_row)
         form.addRow("Device", self.devices)
+        form.addRow("Run on", self.run_on)
         form.addRow("Run name", self.run_name)
-        body = QWidget()
+        self.body = body = QWidget()
         lay = QVBoxLayout(body)
         lay.addLayout(form)
         lay.addWidget(self.forms)
@@ -127,7 +130,6 @@ class ModelsPanel(QWidget):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(body)
-        self.body = body
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         # forms wrap (labels above their fields when narrow): a sideways scroll bar would hide label starts
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -244,10 +246,7 @@ class ModelsPanel(QWidget):
         if self.datasets.current_folder() is None:
             m = self.current_plugin().modality
             return f"Choose a {m} dataset: import one in Datasets or Browse for a dataset folder."
-        return ""
-
-    def reset(self) -> None:
-        self.forms.reset()
+        return self.run_on.problem()
 
     # -- start ----------------------------------------------------------------------------------
     def settings(self) -> dict:
@@ -279,7 +278,8 @@ class ModelsPanel(QWidget):
         try:
             run_dir = new_run_dir(self.runs_base(), name)
             proc = self.procs.start(plugin.id, dataset, run_dir, device=self.devices.currentData() or "auto",
-                                    settings={k: set_text(v) for k, v in settings.items()}, **bound)
+                                    settings={k: set_text(v) for k, v in settings.items()},
+                                    run_on=self.run_on.choice(), **bound)
         except (OSError, ValueError) as exc:
             QMessageBox.warning(self, "Could not start training", str(exc))
             return None

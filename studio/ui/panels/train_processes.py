@@ -5,6 +5,10 @@ Panels never talk to each other; they reach this one object through
 and learn about runs through ``ctx.run_started`` / ``ctx.run_selected``.
 A slow timer polls every child even when no panel shows it, so a trainer
 that dies unwatched is still recorded as failed and reaped.
+
+A cluster hand-off (``RunOn("cluster")``) is a short child, ``studio train --submit``, kept apart
+from the trainers: ``get()`` does not return it, so panels follow that run's folder (the job
+writes it), and ``submitted`` / ``submit_failed`` say how the hand-off went.
 """
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from studio.core.training.control import send_control
 from studio.core.training.events import LIVE_STATES
+from studio.core.training.launch import describe as describe_run_on
 from studio.core.training.process import TrainingProcess
 from studio.core.training.run_folder import (RunFolderError, effective_status, mark_failed_if_active, pid_alive,
                                              read_run)
@@ -36,10 +41,13 @@ class TrainingProcesses(QObject):
 
     started = Signal(str)    # run folder
     ended = Signal(str)      # run folder whose child exited (done, stopped, failed)
+    submitted = Signal(str, str)      # run folder, what was submitted (in words)
+    submit_failed = Signal(str, str)  # run folder, why the job could not be submitted
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.procs: dict[str, TrainingProcess] = {}
+        self.submissions: dict[str, TrainingProcess] = {}  # `studio train --submit` children, until they exit
         #: environment for children (``None``: this one); tests point PYTHONPATH at their toy plugins
         self.env: dict[str, str] | None = None
         self.timer = QTimer(self)
@@ -52,8 +60,9 @@ class TrainingProcesses(QObject):
         kwargs.setdefault("env", self.env)
         proc = TrainingProcess(plugin_id, data_dir, run_dir, **kwargs)
         proc.start()  # waits (bounded) for a previous trainer of the folder that is still exiting
-        self.procs[_key(run_dir)] = proc
-        log.info("training %s started (pid %s): %s", Path(run_dir).name, proc.pid, " ".join(proc.cmd[1:]))
+        (self.submissions if proc.submits else self.procs)[_key(run_dir)] = proc
+        log.info("training %s started on %s (pid %s): %s", Path(run_dir).name, describe_run_on(proc.run_on), proc.pid,
+                 " ".join(proc.cmd[1:]))
         self.started.emit(str(run_dir))
         return proc
 
@@ -77,6 +86,21 @@ class TrainingProcesses(QObject):
         return [p for p in self.procs.values() if p.running]
 
     def reap(self) -> None:
+        for key, proc in list(self.submissions.items()):
+            if proc.running:
+                continue
+            status = proc.poll()
+            del self.submissions[key]
+            if proc.submission is not None:
+                sub = proc.submission
+                words = f"{sub.get('backend')} job {sub.get('job_id')} ({sub.get('state')})"
+                log.info("%s handed to %s", proc.run_dir.name, words)
+                self.submitted.emit(str(proc.run_dir), words)
+            else:
+                reason = status.reason.replace("the trainer exited with code", "`studio train --submit` exited "
+                                               "with code")
+                log.error("could not submit %s: %s", proc.run_dir.name, reason)
+                self.submit_failed.emit(str(proc.run_dir), reason)
         for key, proc in list(self.procs.items()):
             if proc.proc is None or getattr(proc, "_reaped", False):
                 continue
