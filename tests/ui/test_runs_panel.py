@@ -82,9 +82,12 @@ def test_statuses_compare_and_delete(qtbot, train_ctx, panels, monkeypatch):
 
     # delete b (after confirming): moved to the project's trash, gone from the list
     rp.select([b])
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    asked: list[str] = []
+    monkeypatch.setattr(QMessageBox, "question", lambda _p, _t, text, *a, **k: asked.append(text)
+                        or QMessageBox.StandardButton.Yes)
     assert rp.delete_btn.isEnabled()
     qtbot.mouseClick(rp.delete_btn, Qt.MouseButton.LeftButton)
+    assert len(asked) == 1 and "b-failed" in asked[0]  # the button asks first (it once passed confirm=False)
     assert not b.exists() and any("b-failed" in p.name for p in proj.trash_dir.iterdir())
     assert "runs/b-failed" not in proj.runs and rp.table.rowCount() == 2
 

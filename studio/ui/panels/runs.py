@@ -9,10 +9,11 @@ followed live like any other.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHeaderView, QInputDialog, QLabel,
                                QMessageBox, QPushButton, QScrollArea, QSplitter, QTableWidget, QTableWidgetItem,
@@ -20,10 +21,10 @@ from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHea
 
 from studio.core.project_edits import TrashItem
 from studio.core.project_schema import ProjectError
-from studio.core.training.events import LIVE_STATES, STARTABLE_STATES, RunStatus
+from studio.core.training.events import ACTIVE_STATES, LIVE_STATES, STARTABLE_STATES, RunStatus
 from studio.core.training.metrics import latest_preview
 from studio.core.training.run_folder import RUN_FILE, RunFolderError, effective_status, is_run_folder
-from studio.core.training.submit import describe as describe_submission
+from studio.core.training.submit import SubmitError, cancel as cancel_job, describe as describe_submission
 from studio.ui.panels.train_preview import SamplePreview
 from studio.ui.panels.train_processes import training_processes
 from studio.ui.project_actions import push_edit
@@ -45,10 +46,13 @@ def _key(path: Path) -> str:
 
 
 class RunsPanel(QWidget):
+    job_cancelled = Signal(str, str)  # run folder, what happened (in words); from the cancelling thread
+
     def __init__(self, ctx, parent=None):
         super().__init__(parent)
         self.ctx = ctx
         self.procs = training_processes(ctx)
+        self._cancelling: set[str] = set()
         self.attached: list[Path] = []      # opened run folders that are not in a project
         self.rows: list[Path] = []
         self._caches: dict[str, dict] = {}
@@ -82,8 +86,12 @@ class RunsPanel(QWidget):
         self.resume_btn = self._button("Resume", "Continue the selected run from its newest checkpoint", self.resume)
         self.delete_btn = self._button("Delete…", "Move the selected runs to the project's trash (Edit > Undo "
                                        "brings them back)", self.delete)
+        self.cancel_btn = self._button("Cancel job", "Cancel the cluster job of the selected run: a queued job "
+                                       "never starts, a running one stops cleanly with a checkpoint", self.cancel_job)
+        self.cancel_btn.setVisible(False)  # only while a selected run is a submitted job
+        self.job_cancelled.connect(self._on_job_cancelled)
         buttons = QHBoxLayout()
-        for b in (self.open_btn, self.resume_btn, self.delete_btn):
+        for b in (self.open_btn, self.resume_btn, self.delete_btn, self.cancel_btn):
             buttons.addWidget(b)
         buttons.addStretch(1)
 
@@ -123,7 +131,7 @@ class RunsPanel(QWidget):
     def _button(self, text, tip, slot) -> QPushButton:
         b = QPushButton(text)
         b.setToolTip(tip)
-        b.clicked.connect(slot)
+        b.clicked.connect(lambda _checked=False: slot())  # not slot(checked): Delete's confirm=False skipped asking
         return b
 
     # -- the list -----------------------------------------------------------------------------------
@@ -264,6 +272,48 @@ class RunsPanel(QWidget):
         live = any(self.status_of(p) in LIVE_STATES for p in sel)
         self.resume_btn.setEnabled(len(sel) == 1 and not live and self.status_of(sel[0]) in STARTABLE_STATES)
         self.delete_btn.setEnabled(bool(sel) and not live)
+        job = len(sel) == 1 and self._submitted(sel[0])
+        self.cancel_btn.setVisible(bool(job))
+        self.cancel_btn.setEnabled(bool(job) and self.status_of(sel[0]) in ACTIVE_STATES  # queued is "created"
+                                   and _key(sel[0]) not in self._cancelling)
+
+    def _submitted(self, run_dir: Path) -> bool:
+        run = read_run_cached(run_dir, self._caches.setdefault(_key(run_dir), {})) or {}
+        sub = run.get("submission")
+        return isinstance(sub, dict) and bool(sub.get("job_id"))
+
+    def cancel_job(self, confirm: bool = True) -> None:
+        """Cancel the selected run's cluster job (``studio runs cancel``) on a helper thread: a running
+        trainer is given up to 30 s to write its checkpoint and end."""
+        sel = self.selected()
+        if len(sel) != 1 or not self._submitted(sel[0]):
+            return
+        run_dir = sel[0]
+        if confirm and QMessageBox.question(
+                self, "Cancel the job?", f"Cancel the cluster job of {run_dir.name}? A queued job never starts; "
+                "a running one stops after writing a checkpoint (Resume continues it here).") \
+                != QMessageBox.StandardButton.Yes:
+            return
+        self._cancelling.add(_key(run_dir))
+        self._update_buttons()
+        self.ctx.status_message.emit(f"Cancelling the job of {run_dir.name}…")
+
+        def work() -> None:
+            try:
+                said = cancel_job(run_dir)
+            except (SubmitError, RunFolderError, OSError) as exc:
+                said = f"could not cancel: {exc}"
+            self.job_cancelled.emit(str(run_dir), said)
+
+        threading.Thread(target=work, daemon=True, name="studio-cancel-job").start()
+
+    def _on_job_cancelled(self, run_dir: str, said: str) -> None:
+        self._cancelling.discard(_key(Path(run_dir)))
+        self._shown.pop(_key(Path(run_dir)), None)
+        self.refresh()
+        self.ctx.status_message.emit(f"{Path(run_dir).name}: {said}")
+        if said.startswith("could not cancel"):
+            QMessageBox.warning(self, "Cannot cancel the job", f"{run_dir}: {said}")
 
     # -- actions -------------------------------------------------------------------------------------
     def _on_run_started(self, run_dir: str) -> None:
