@@ -90,6 +90,12 @@ def test_several_processes_train_one_ddp_run_the_training_panel_follows(qtbot, p
     assert tp.progress.value() == 8 and tp.progress.maximum() == 8
     proc.wait(timeout=30)
     assert proc.poll().returncode == 0
+    # training it further (Runs › Resume) uses the same two processes, not one
+    again = mp.procs.resume(run, steps=12, device="cpu")
+    assert again.cmd[1:5] == ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
+    again.wait(timeout=180)
+    info = read_run(run)
+    assert (info["status"], info["step"], info["world_size"]) == ("done", 12, 2), again.stderr_tail[-5:]
 
 
 def test_kill_ends_every_ddp_worker(qtbot, panels, monkeypatch):

@@ -157,3 +157,26 @@ def describe(run_on: RunOn) -> str:
         where = f"partition {c.partition}" if c.partition else "the default partition"
         return f"a {c.backend} job on {where} ({c.nodes} node(s) × {c.gpus_per_node} GPU(s))"
     return "this computer"
+
+
+def resume_run_on(run: dict, device: str = "auto", gpu_count: int = 0) -> tuple[RunOn, str]:
+    """How to continue a run the way it was trained: (the choice, a note when it cannot be the same).
+
+    A submitted run goes back to the cluster when Preferences still allow it; a run of N DDP
+    processes gets N again (capped at what this computer has); otherwise one process here.
+    """
+    sub = run.get("submission")
+    if isinstance(sub, dict) and sub.get("job_id"):
+        problem = cluster_problem()
+        if not problem:
+            return RunOn(CLUSTER, cluster=load_cluster_settings()), ""
+        return RunOn(), f"it was a cluster job; continuing on this computer ({problem})"
+    try:
+        world = int(run.get("world_size") or 1)
+    except (TypeError, ValueError):
+        world = 1
+    if world > 1:
+        n = min(world, max_processes(device, gpu_count))
+        note = "" if n == world else f"it was trained by {world} processes; this computer runs {n}"
+        return (RunOn(PROCESSES, processes=n) if n > 1 else RunOn()), note
+    return RunOn(), ""

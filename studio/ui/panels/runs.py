@@ -360,10 +360,12 @@ class RunsPanel(QWidget):
             if not ok:
                 return
         try:
-            self.procs.resume(run_dir, steps=steps)
+            proc = self.procs.resume(run_dir, steps=steps)
         except (RunFolderError, OSError, ValueError) as exc:
             QMessageBox.warning(self, "Cannot resume", str(exc))
             return
+        if getattr(proc, "resume_note", ""):  # e.g. a cluster job continued here: say so
+            self.ctx.status_message.emit(f"Resuming {run_dir.name}: {proc.resume_note}")
         self.ctx.run_started.emit(str(run_dir))
         self.ctx.run_selected.emit(str(run_dir))
 

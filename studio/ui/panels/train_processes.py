@@ -23,7 +23,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from studio.core.training.control import send_control
 from studio.core.training.events import LIVE_STATES
-from studio.core.training.launch import describe as describe_run_on
+from studio.core.training.launch import describe as describe_run_on, resume_run_on
 from studio.core.training.process import TrainingProcess
 from studio.core.training.run_folder import (RunFolderError, effective_status, mark_failed_if_active, pid_alive,
                                              read_run)
@@ -76,7 +76,14 @@ class TrainingProcesses(QObject):
         if busy:
             raise RunFolderError(f"Cannot continue: {busy}. Stop that trainer first, or wait for it to finish.")
         plugin_id = (run.get("plugin") or {}).get("id", "")
-        return self.start(plugin_id, None, run_dir, steps=steps, device=device, resume=True)
+        # the way it was trained: N DDP processes again, or back to the cluster (launch.resume_run_on)
+        gpus = sum(1 for d in getattr(self.parent(), "devices", ()) or () if getattr(d, "kind", "") in ("cuda", "rocm"))
+        run_on, note = resume_run_on(run, device, gpus)
+        if note:
+            log.info("resuming %s: %s", Path(run_dir).name, note)
+        proc = self.start(plugin_id, None, run_dir, steps=steps, device=device, resume=True, run_on=run_on)
+        proc.resume_note = note  # said in the status bar by whoever resumed it
+        return proc
 
     # -- finding --------------------------------------------------------------------
     def get(self, run_dir: str | Path | None) -> TrainingProcess | None:

@@ -226,10 +226,12 @@ class TrainingPanel(QWidget):
             if not ok:
                 return
         try:
-            self.procs.resume(self.run_dir, steps=steps)
+            proc = self.procs.resume(self.run_dir, steps=steps)
         except (RunFolderError, OSError, ValueError) as exc:
             QMessageBox.warning(self, "Cannot continue the run", str(exc))
             return
+        if getattr(proc, "resume_note", ""):  # e.g. trained by more processes than this computer runs
+            self.ctx.status_message.emit(f"Continuing {self.run_dir.name}: {proc.resume_note}")
         self._pending = "Starting…"
         self.ctx.run_started.emit(str(self.run_dir))
 

@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from studio.core.training.launch import (CLUSTER, PROCESSES, ClusterSettings, RunOn, cluster_problem,
-                                         load_cluster_settings, max_processes, save_cluster_settings)
+from studio.core.training.launch import (CLUSTER, HERE, PROCESSES, ClusterSettings, RunOn, cluster_problem,
+                                         load_cluster_settings, max_processes, resume_run_on, save_cluster_settings)
 from studio.core.training.process import TrainingProcess
 
 
@@ -65,3 +65,21 @@ def test_process_cap_follows_gpus_or_cores():
     assert max_processes("cpu", gpu_count=2, cpu_count=8) == 8
     assert max_processes("cuda:0", gpu_count=4, cpu_count=8) == 4
     assert max_processes("cpu", gpu_count=0, cpu_count=1) == 1
+
+
+def test_a_run_is_continued_the_way_it_was_trained(monkeypatch):
+    monkeypatch.setattr("studio.core.training.launch.os.cpu_count", lambda: 4)
+    assert resume_run_on({"world_size": 1}) == (RunOn(), "")
+    on, note = resume_run_on({"world_size": 3}, device="cpu")
+    assert (on.kind, on.processes, note) == (PROCESSES, 3, "")
+    on, note = resume_run_on({"world_size": 8}, device="cpu")      # more than this computer has
+    assert (on.kind, on.processes) == (PROCESSES, 4) and "trained by 8 processes; this computer runs 4" in note
+    on, note = resume_run_on({"world_size": "two"})                 # a damaged field: one process
+    assert on.kind == HERE
+    job = {"submission": {"backend": "slurm", "job_id": "42"}, "world_size": 2}
+    monkeypatch.setattr("studio.core.training.launch.submitit_available", lambda: True)
+    on, note = resume_run_on(job)                                   # the cluster is not set up here
+    assert on.kind == HERE and "it was a cluster job" in note and "Preferences" in note
+    save_cluster_settings(ClusterSettings(enabled=True, partition="gpu", gpus_per_node=2, time_limit="1:00:00"))
+    on, note = resume_run_on(job)
+    assert (on.kind, on.cluster.partition, note) == (CLUSTER, "gpu", "")
