@@ -264,25 +264,36 @@ def export_module(spec, path: str | Path, *, metadata: dict[str, str] | None = N
             continue
         model = onnx.load_from_string(data)
         actual_opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), opset)
-        props = {
-            "studio.export": spec.name,
-            "studio.exporter": kind,
-            "studio.opset": str(actual_opset),
-            "studio.inputs": json.dumps({n: {str(a): d for a, d in spec.dynamic_axes.get(n, {}).items()}
-                                         for n in spec.input_names}),
-            "studio.outputs": json.dumps(list(spec.output_names)),
-            "studio.verified": json.dumps({"tolerance": tol, "max_error": worst, "checks": checks}),
-            "studio.version": __version__,
-            **(metadata or {}),
-        }
-        onnx.helper.set_model_props(model, {k: str(v) for k, v in props.items()})
-        model.producer_name, model.producer_version = "generative-studio", __version__
-        out = model.SerializeToString()
-        path = Path(path)
-        atomic_write_bytes(path, out)
-        return ExportResult(spec.name, str(path), kind, int(actual_opset), len(out), worst, checks, notes,
+        size = save_verified(model, path, spec, exporter=kind, opset=actual_opset, tol=tol, worst=worst,
+                             checks=checks, metadata=metadata)
+        return ExportResult(spec.name, str(path), kind, int(actual_opset), size, worst, checks, notes,
                             time.perf_counter() - t0)
     raise OnnxExportError(f"could not export {spec.name!r} to ONNX: " + "; ".join(notes))
+
+
+def save_verified(model, path: str | Path, spec, *, exporter: str, opset: int, tol: float, worst: float,
+                  checks: list, metadata: dict[str, str] | None = None, extra: dict[str, str] | None = None) -> int:
+    """Write a verified export atomically with the studio's metadata props (what ``read_metadata`` and the
+    runtime read: the export's name, exporter, opset, inputs/outputs and how it was verified); its size."""
+    import onnx
+
+    props = {
+        "studio.export": spec.name,
+        "studio.exporter": exporter,
+        **(extra or {}),
+        "studio.opset": str(opset),
+        "studio.inputs": json.dumps({n: {str(a): d for a, d in spec.dynamic_axes.get(n, {}).items()}
+                                     for n in spec.input_names}),
+        "studio.outputs": json.dumps(list(spec.output_names)),
+        "studio.verified": json.dumps({"tolerance": tol, "max_error": worst, "checks": checks}),
+        "studio.version": __version__,
+        **(metadata or {}),
+    }
+    onnx.helper.set_model_props(model, {k: str(v) for k, v in props.items()})
+    model.producer_name, model.producer_version = "generative-studio", __version__
+    out = model.SerializeToString()
+    atomic_write_bytes(Path(path), out)
+    return len(out)
 
 
 def export_bytes(spec, *, exporter: str = "legacy", opset: int = DEFAULT_OPSET) -> bytes:

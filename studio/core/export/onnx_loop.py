@@ -24,7 +24,6 @@ joins the quantised step the same way.
 """
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -153,34 +152,18 @@ def export_loop_module(spec, path: str | Path, *, metadata: dict[str, str] | Non
     (the module's own ``forward``, which unrolls the steps) before it is written."""
     import onnx
 
-    from studio import __version__
-    from studio.core.export.onnx_export import DEFAULT_TOL, ExportResult, verify
-    from studio.core.fileio import atomic_write_bytes
+    from studio.core.export.onnx_export import DEFAULT_TOL, ExportResult, save_verified, verify
 
     tol = DEFAULT_TOL if tol is None else tol
     t0 = time.perf_counter()
     spec.module.eval()
     data = loop_model_bytes(spec, opset)
     worst, checks = verify(data, spec, tol=tol)
-    model = onnx.load_from_string(data)
-    props = {
-        "studio.export": spec.name,
-        "studio.exporter": "legacy",
-        "studio.loop": f"ONNX Loop: the step stored once, run {len(loop_of(spec)['schedule'])} times",
-        "studio.opset": str(opset),
-        "studio.inputs": json.dumps({n: {str(a): d for a, d in spec.dynamic_axes.get(n, {}).items()}
-                                     for n in spec.input_names}),
-        "studio.outputs": json.dumps(list(spec.output_names)),
-        "studio.verified": json.dumps({"tolerance": tol, "max_error": worst, "checks": checks}),
-        "studio.version": __version__,
-        **(metadata or {}),
-    }
-    onnx.helper.set_model_props(model, {k: str(v) for k, v in props.items()})
-    model.producer_name, model.producer_version = "generative-studio", __version__
-    out = model.SerializeToString()
-    atomic_write_bytes(Path(path), out)
     steps = len(loop_of(spec)["schedule"])
-    return ExportResult(spec.name, str(path), "legacy", int(opset), len(out), worst, checks,
+    size = save_verified(onnx.load_from_string(data), path, spec, exporter="legacy", opset=opset, tol=tol,
+                         worst=worst, checks=checks, metadata=metadata,
+                         extra={"studio.loop": f"ONNX Loop: the step stored once, run {steps} times"})
+    return ExportResult(spec.name, str(path), "legacy", int(opset), size, worst, checks,
                         [f"exported as an ONNX Loop: the network stored once and run {steps} times"],
                         time.perf_counter() - t0)
 
