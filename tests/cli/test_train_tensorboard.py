@@ -17,18 +17,10 @@ from tests.fixtures.toy_plugins import data as toy_data
 
 pytest.importorskip("tensorboard", reason="the tensorboard extra (in the test extra)")
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator  # noqa: E402
+from tests.fixtures.threads import one_torch_thread  # noqa: F401 - autouse: torch at one thread
 
 pytestmark = pytest.mark.timeout(180)
 FAST = ["--device", "cpu", "--set", "threads=1", "--set", "checkpoint_every=0", "--set", "sample_seconds=0"]
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    import torch
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ import pytest
 from studio.core.demo import (DATASET_NAMES, DemoRun, add_demo_datasets, demo_run_for, ensure_demo_project,
                               import_demo_datasets, shipped_runs, shipped_runs_dir)
 from studio.core.project import Project
+from tests.fixtures.threads import one_torch_thread  # noqa: F401 - autouse: torch at one thread
 
 MODALITIES = {"image", "melody", "text"}
 
@@ -18,16 +19,6 @@ def runs():
     found = shipped_runs()
     assert found, f"no demo runs in {shipped_runs_dir()}: run `make demo-models` and commit studio/resources/demo/runs"
     return found
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    import torch
-
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
 
 
 def test_shipped_runs_cover_every_modality_and_stay_small(runs):

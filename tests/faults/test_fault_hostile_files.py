@@ -7,12 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.faults.scenario_hostile import CASES, run_case
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    import torch
-    torch.set_num_threads(1)
+from tests.fixtures.threads import one_torch_thread  # noqa: F401 - autouse: torch at one thread
 
 
 @pytest.mark.parametrize("builder,words", [c[2:] for c in CASES], ids=[c[0] for c in CASES])

@@ -7,15 +7,10 @@ from __future__ import annotations
 import pytest
 
 from tests.faults import scenario_load as sl
+from tests.fixtures.threads import one_torch_thread  # noqa: F401 - autouse: torch at one thread
 
 pytestmark = pytest.mark.timeout(300)
 MiB = 2**20
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    import torch
-    torch.set_num_threads(1)
 
 
 def test_a_million_logged_steps_open_and_plot_with_bounded_memory(qtbot, tmp_path):

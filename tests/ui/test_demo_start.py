@@ -7,16 +7,7 @@ import pytest
 
 from studio.core.demo import shipped_runs
 from studio.ui import demo_start
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    import torch
-
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+from tests.fixtures.threads import one_torch_thread  # noqa: F401 - autouse: torch at one thread
 
 
 def test_demo_opens_models_in_latent_melody_and_text(make_studio_window, qtbot, monkeypatch, tmp_path):

@@ -5,15 +5,7 @@ import pytest
 
 from tests.fixtures.plugin_dist import child_env, install_in_process, write_plugin_distribution
 from tests.fixtures.toy_plugins import data as toy_data
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    import torch
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+from tests.fixtures.threads import one_torch_thread  # noqa: F401 - autouse: torch at one thread
 
 
 @pytest.fixture
