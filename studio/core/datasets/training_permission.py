@@ -159,7 +159,8 @@ def screen_files(files: list, report, choice: str, progress=None) -> list:
         if perm is None:
             kept.append(f)
         elif perm.not_allowed and choice != INCLUDE:
-            report.skip(f.path, f"{perm.describe()} (to use it anyway: import with --do-not-train include)")
+            report.skip(f.path, f"{perm.describe()} (to use it anyway: 'Include them' when the window asks, "
+                                "or import with --do-not-train include)")
         else:
             extra = "; imported because you chose to include such files in this dataset" if perm.not_allowed else ""
             report.warn(f.path, perm.describe() + extra)

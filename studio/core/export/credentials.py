@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import functools
+import hashlib
 import io
 import logging
 import os
@@ -35,6 +36,7 @@ from studio.core.export.provenance import IPTC_DIGITAL_SOURCE_TYPE, finalize, to
 log = logging.getLogger(__name__)
 
 RECIPE_LABEL = "org.generative-studio.recipe"
+INGREDIENT_SHA256 = "org.generative-studio.sha256"  # an ingredient's metadata: SHA-256 of the user's file
 APP_NAME = "Generative Studio"
 MAX_INGREDIENT_BYTES = 64 * 1024 * 1024  # a bigger input file is named in the manifest but not hashed
 
@@ -126,14 +128,17 @@ def _builder(recipe: dict[str, Any] | None, title: str):
 
 def _add_ingredient(builder, path: Path) -> None:
     """The user's input file as an ``inputTo`` ingredient, hashed from its bytes when c2pa knows the
-    format (else, like a MIDI primer, with the data hash of its bytes as a generic stream)."""
+    format (else, like a MIDI primer, with the data hash of its bytes as a generic stream). C2PA's
+    ingredient keeps no digest of the file itself, so its SHA-256 goes into the ingredient's metadata
+    (:data:`INGREDIENT_SHA256`): anyone holding the file can tell it is the one that went in."""
     fmt = mime_type(path) or "application/octet-stream"
-    meta = {"title": path.name, "relationship": "inputTo"}
+    meta: dict[str, Any] = {"title": path.name, "relationship": "inputTo"}
     try:
         if path.stat().st_size > MAX_INGREDIENT_BYTES:
             raise OSError("too large to hash")
-        with open(path, "rb") as fh:
-            builder.add_ingredient(meta, fmt, fh)
+        data = path.read_bytes()
+        meta["metadata"] = {INGREDIENT_SHA256: hashlib.sha256(data).hexdigest()}
+        builder.add_ingredient(meta, fmt, io.BytesIO(data))
     except Exception as exc:  # noqa: BLE001 - an ingredient is extra detail; the manifest goes on without it
         log.warning("%s: not recorded as an ingredient of the Content Credentials (%s)", path, exc)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from studio.core.c2pa_formats import c2pa_context
-from studio.core.export.credentials import EMBEDDED, RECIPE_LABEL, SIDECAR, sidecar_path
+from studio.core.export.credentials import EMBEDDED, INGREDIENT_SHA256, RECIPE_LABEL, SIDECAR, sidecar_path
 from studio.core.export.provenance import ProvenanceError, from_json
 
 VALID, TAMPERED, NONE, UNREADABLE = "valid", "tampered", "none", "unreadable"
@@ -42,6 +42,9 @@ class Verification:
     trusted: bool = False                       # a C2PA trust list vouches for the signer
     disclosure: dict[str, Any] = field(default_factory=dict)  # action, digital_source_type, software_agent
     ingredients: list[str] = field(default_factory=list)
+    #: the same ingredients with what the manifest says of them: title, relationship, sha256 (of the
+    #: user's file, when the studio recorded it; "" otherwise)
+    ingredient_files: list[dict[str, str]] = field(default_factory=list)
     recipe: dict[str, Any] | None = None
     recipe_source: str = ""                     # "credentials" | "embedded" | ""
     failures: list[str] = field(default_factory=list)  # C2PA failure codes (trust codes included)
@@ -77,7 +80,9 @@ class Verification:
             lines.append(f"Disclosure: {d.get('action', '?')} by {agent}; source type "
                          f"{str(d.get('digital_source_type', '?')).rsplit('/', 1)[-1]}.")
         if self.ingredients:
-            lines.append("Made from your files: " + ", ".join(self.ingredients) + ".")
+            named = [f"{i['title']} (SHA-256 {i['sha256'][:12]}…)" if i.get("sha256") else i["title"]
+                     for i in self.ingredient_files] or self.ingredients
+            lines.append("Made from your files: " + ", ".join(named) + ".")
         if self.recipe:
             r = self.recipe
             what = f"{r.get('plugin', {}).get('id', '?')} · run {r.get('run', {}).get('id') or '?'}"
@@ -92,6 +97,13 @@ class Verification:
         out = asdict(self)
         out["description"] = self.describe()
         return out
+
+
+def _ingredient(entry: dict) -> dict[str, str]:
+    meta = entry.get("metadata") if isinstance(entry.get("metadata"), dict) else {}
+    sha = meta.get(INGREDIENT_SHA256)
+    return {"title": str(entry.get("title", "?")), "relationship": str(entry.get("relationship", "")),
+            "sha256": sha if isinstance(sha, str) else ""}
 
 
 def _read_sidecar(path: Path) -> bytes | None:
@@ -187,6 +199,7 @@ def verify_file(path: str | Path) -> Verification:
         v.state = VALID
     v.disclosure = _disclosure(manifest)
     v.ingredients = [str(i.get("title", "?")) for i in manifest.get("ingredients", []) or []]
+    v.ingredient_files = [_ingredient(i) for i in manifest.get("ingredients", []) or [] if isinstance(i, dict)]
     for assertion in manifest.get("assertions", []):
         data = assertion.get("data")
         if assertion.get("label") == RECIPE_LABEL and isinstance(data, dict) and isinstance(data.get("recipe"), str):

@@ -22,6 +22,8 @@ class ImportRequest:
     out_dir: Path
     options: dict[str, Any] = field(default_factory=dict)
     demo: bool = False
+    #: files whose Content Credentials say no to AI training: "skip" | "include" | None (what the dataset remembers)
+    opt_outs: str | None = None
 
 
 class ImportJob(QObject):
@@ -53,6 +55,7 @@ class ImportJob(QObject):
 
     def _run(self) -> None:
         from studio.core.datasets import import_dataset, import_demo
+        from studio.core.datasets.training_permission import opt_out_choice
 
         req = self.request
         try:
@@ -60,8 +63,9 @@ class ImportJob(QObject):
                 result = import_demo(req.modality, req.out_dir, progress=self.progress.emit, cancel=self._cancel,
                                      **req.options)
             else:
-                result = import_dataset(req.modality, req.sources, req.out_dir, progress=self.progress.emit,
-                                        cancel=self._cancel, **req.options)
+                with opt_out_choice(req.opt_outs):  # a context variable: set on this thread
+                    result = import_dataset(req.modality, req.sources, req.out_dir, progress=self.progress.emit,
+                                            cancel=self._cancel, **req.options)
         except ImportCancelled:
             self.cancelled.emit()
         except (OSError, ValueError) as exc:

@@ -23,6 +23,7 @@ from studio.core.datasets.writer import read_manifest
 from studio.ui.panels.dataset_preview import DatasetPreviewView
 from studio.ui.panels.dataset_report import DatasetReportView
 from studio.ui.panels.dataset_worker import ImportJob, ImportRequest
+from studio.ui.panels.datasets_opt_outs import OptOutMemory, ask_to_include, opted_out
 
 log = logging.getLogger(__name__)
 KINDS = [("Auto-detect", None), ("Images", "image"), ("Melodies", "melody"), ("Text", "text")]
@@ -353,6 +354,8 @@ class DatasetsPanel(QWidget):
     def _on_finished(self, result: ImportResult) -> None:
         self._show_progress(False)
         self.report.show_result(result)
+        if self._include_opted_out(result):
+            return  # re-importing with them included; that import ends this one
         if not result.ok:
             self.status.setText("Nothing usable was imported; the Report tab says why for each file.")
             self.tabs.setCurrentWidget(self.report)
@@ -373,6 +376,25 @@ class DatasetsPanel(QWidget):
         self.tabs.setCurrentWidget(self.report if result.skipped else self.preview)
         self.import_finished.emit(result)
         self.import_ended.emit("done")
+
+    def _include_opted_out(self, result: ImportResult) -> bool:
+        """Files skipped because their credentials say no to AI training: ask once (per dataset and file)
+        whether to include them; "Include them" re-imports with ``training_opt_outs: include`` remembered
+        by the dataset. True when that re-import started."""
+        req = self.job.request if self.job is not None else None
+        files = opted_out(result)
+        if req is None or req.demo or not files:
+            return False
+        memory = OptOutMemory(self.ctx.settings)
+        new = [f for f in files if f not in memory.left_out(req.out_dir)]
+        if not new:
+            return False
+        if not ask_to_include(self, files):
+            memory.leave_out(req.out_dir, files)
+            return False
+        memory.forget(req.out_dir)
+        self.job.wait(10)  # its thread's last act was the signal that brought us here
+        return self._start(ImportRequest(req.modality, req.sources, req.out_dir, req.options, opt_outs="include"))
 
     def _on_failed(self, message: str) -> None:
         self._show_progress(False)

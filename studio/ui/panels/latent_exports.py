@@ -1,5 +1,6 @@
 """Exports from the latent grid: the grid as a PNG contact sheet, the selected cell (PNG, or MIDI/WAV
-for melodies) and walks (GIF/MP4/PNG frames, or MIDI/WAV). Every file carries its recipe.
+for melodies) and walks (GIF/MP4/PNG frames, or MIDI/WAV). Every file carries its recipe; a cell or
+walk that came from the artist's own file (``latent_from_file``) names it as a C2PA ingredient.
 
 ``GridExporter`` owns the Export menu and the export size choice; walks are decoded on the grid's
 worker and written on a helper thread, and ``done``/``failed`` tell when.
@@ -13,9 +14,11 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog
 
+from studio.core.export.credentials import user_inputs
 from studio.core.latent.walk_export import (IMAGE_FORMATS, MELODY_FORMATS, write_gif, write_melody_walk_midi,
                                             write_melody_walk_wav, write_mp4, write_png, write_png_frames)
 from studio.ui.export_size import ExportSizeChoice
+from studio.ui.panels.latent_from_file import files_at, ingredient_paths, walk_files
 from studio.ui.panels.latent_walks import WALK_FPS
 
 FILTERS = {"image": {"cell": "PNG (*.png)", "walk": "GIF (*.gif);;MP4 (*.mp4);;PNG frames (*.png)"},
@@ -122,16 +125,19 @@ class GridExporter(QObject):
         if hit is None:
             self.message.emit("Click a cell to select it first")
             return None
-        prov = self.provenance(kind="cell", vector=[float(x) for x in sel[2]])
+        files = files_at(self.library.items("bookmarks"), sel[2])  # a point placed from the artist's file
+        prov = self.provenance(kind="cell", vector=[float(x) for x in sel[2]], **_file_names(files))
         match = closest_training_item(self.model, hit[1])
         if match is not None:  # the recipe says how close the exported cell is to the user's own data
             prov["originality"] = match.recipe_entry()
-        if self.model.modality == "melody":
-            wav = Path(target).suffix.lower() == ".wav"
-            writer = write_melody_walk_wav if wav else write_melody_walk_midi
-            path = writer(target, np.asarray(hit[1]).reshape(1, -1), min_pitch=self.model.min_pitch, provenance=prov)
-        else:
-            path = write_png(target, hit[0], prov, size=self.sizes())
+        with user_inputs(ingredient_paths(files)):
+            if self.model.modality == "melody":
+                wav = Path(target).suffix.lower() == ".wav"
+                writer = write_melody_walk_wav if wav else write_melody_walk_midi
+                path = writer(target, np.asarray(hit[1]).reshape(1, -1), min_pitch=self.model.min_pitch,
+                              provenance=prov)
+            else:
+                path = write_png(target, hit[0], prov, size=self.sizes())
         self.done.emit(str(path))
         return path
 
@@ -146,33 +152,45 @@ class GridExporter(QObject):
         if fmt not in allowed:
             self.failed.emit(f"{fmt} does not suit a {self.model.modality} model; use {', '.join(allowed)}")
             return
-        prov = self.provenance(kind="walk", path=path.get("name"), method=path.get("method"), steps=path.get("steps"))
+        files = walk_files(path)   # end points placed from the artist's files
+        prov = self.provenance(kind="walk", path=path.get("name"), method=path.get("method"), steps=path.get("steps"),
+                               **_file_names(files))
         self.message.emit(f"Exporting {len(z)} steps to {target}…")
         # the size chosen now travels with the job: changing it while decoding cannot mix two sizes
-        self.worker.submit("walk", ("export", target, fmt, prov, self.sizes()), [None] * len(z), z)
+        self.worker.submit("walk", ("export", target, fmt, prov, self.sizes(), ingredient_paths(files)),
+                           [None] * len(z), z)
 
-    def _write_in_background(self, target: str, fmt: str, prov: dict, size, tiles, raw) -> None:
+    def _write_in_background(self, target: str, fmt: str, prov: dict, size, inputs: list[str], tiles, raw) -> None:
         min_pitch = self.model.min_pitch
 
         def job():
             try:
-                if fmt == "gif":
-                    out = write_gif(target, tiles, WALK_FPS, scale=max(1, 128 // max(tiles.shape[1], 1)),
-                                    provenance=prov, size=size)
-                elif fmt == "mp4":
-                    out = write_mp4(target, tiles, WALK_FPS, provenance=prov, size=size)
-                elif fmt == "png":
-                    out = write_png_frames(Path(target).with_suffix(""), tiles, prov, size=size)[0].parent
-                elif fmt == "mid":
-                    out = write_melody_walk_midi(target, raw, min_pitch=min_pitch, provenance=prov)
-                else:
-                    out = write_melody_walk_wav(target, raw, min_pitch=min_pitch, provenance=prov)
+                with user_inputs(inputs):  # a context variable: set on the thread that signs
+                    out = _write_walk(target, fmt, prov, size, tiles, raw, min_pitch)
             except Exception as exc:  # noqa: BLE001 - reported in the panel
                 self.failed.emit(f"{target}: {exc}")
                 return
             self.done.emit(str(out))
 
         threading.Thread(target=job, name="latent-export", daemon=True).start()
+
+
+def _file_names(files: list[dict]) -> dict:
+    """The recipe's note of the artist's files a cell or walk came from (names only, as the CLI's)."""
+    return {"from_files": [str(f.get("name", "")) for f in files]} if files else {}
+
+
+def _write_walk(target: str, fmt: str, prov: dict, size, tiles, raw, min_pitch: int):
+    if fmt == "gif":
+        return write_gif(target, tiles, WALK_FPS, scale=max(1, 128 // max(tiles.shape[1], 1)), provenance=prov,
+                         size=size)
+    if fmt == "mp4":
+        return write_mp4(target, tiles, WALK_FPS, provenance=prov, size=size)
+    if fmt == "png":
+        return write_png_frames(Path(target).with_suffix(""), tiles, prov, size=size)[0].parent
+    if fmt == "mid":
+        return write_melody_walk_midi(target, raw, min_pitch=min_pitch, provenance=prov)
+    return write_melody_walk_wav(target, raw, min_pitch=min_pitch, provenance=prov)
 
 
 def closest_training_item(model, raw):

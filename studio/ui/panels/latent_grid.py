@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QLabel, QMenu, QSplitter, QVBoxLayout, QWidget
 from studio.ui.panels.latent_controls import GridControls
 from studio.ui.panels.latent_exports import GridExporter
 from studio.ui.panels.latent_follow import CheckpointFollower
+from studio.ui.panels.latent_from_file import FilePlacer
 from studio.ui.panels.latent_library import LatentLibrary
 from studio.ui.panels.latent_menu import CellMenu
 from studio.ui.panels.latent_planes import PlaneNavigator
@@ -80,7 +81,9 @@ class LatentGridPanel(QWidget):
         self.feed = PreviewFeed(view, self.worker, self.tabs, self.player, self.planes, self)
         self.follower = CheckpointFollower(self.loader, self)
         self.cell_menu = CellMenu(view, self.planes, self.library, c.spread, self)
-        for part in (self.planes, self.library, self.player, self.exporter, self.feed, self.cell_menu):
+        self.placer = FilePlacer(self, self.library, self)   # your own picture or melody, dropped or chosen
+        self.cell_menu.placer = self.placer
+        for part in (self.planes, self.library, self.player, self.exporter, self.feed, self.cell_menu, self.placer):
             part.message.connect(self._status)
         self.planes.changed.connect(self._update_status)
         self.player.started.connect(lambda: tabs.setCurrentWidget(self.preview))
@@ -152,7 +155,7 @@ class LatentGridPanel(QWidget):
         keep = lm.keep_view and self.loaded is not None and self.loaded.latent_dim == lm.latent_dim
         self.loaded, self._loading = lm, False
         self.worker.set_decoder(lm.decoder)
-        for part in (self.library, self.player, self.feed, self.follower):
+        for part in (self.library, self.player, self.feed, self.follower, self.placer):
             part.model = lm
         self.exporter.set_model(lm)
         self.planes.set_model(lm, keep_view=keep)

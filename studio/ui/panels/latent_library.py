@@ -12,6 +12,7 @@ from studio.core.latent import bookmark_vector, make_bookmark, make_path, path_p
 from studio.core.latent.bookmarks import unique_name
 from studio.core.project_edits import EditGroup, RemoveItem, add_bookmark, add_path
 from studio.core.project_schema import ProjectError
+from studio.ui.panels.latent_from_file import FROM_FILES, path_files
 
 _ADD = {"bookmarks": add_bookmark, "paths": add_path}
 
@@ -94,12 +95,12 @@ class LatentLibrary(QObject):
             self.message.emit(f"Bookmarked “{added['name']}”")
         return added or bm
 
-    def add_path(self, points, name: str | None = None) -> dict | None:
+    def add_path(self, points, name: str | None = None, **extra) -> dict | None:
         """A path through ``points``, walked with the current Method and Steps."""
         try:
             path = make_path(name or f"path {len(self.items('paths')) + 1}", points,
                              method=self.controls.method.currentData(), steps=self.controls.steps.value(),
-                             **self.meta())
+                             **self.meta(), **extra)
         except ValueError as exc:
             self.message.emit(str(exc))
             return None
@@ -109,11 +110,14 @@ class LatentLibrary(QObject):
         return path
 
     def path_from_bookmarks(self, names: list[str]) -> dict | None:
-        vecs = [bookmark_vector(b) for b in (self.find("bookmarks", n) for n in names) if b is not None]
+        marks = [b for b in (self.find("bookmarks", n) for n in names) if b is not None]
+        vecs = [bookmark_vector(b) for b in marks]
         if len(vecs) < 2:
             self.message.emit("Select at least two bookmarks to make a path")
             return None
-        return self.add_path(vecs, name=" → ".join(names[:3]) + ("…" if len(names) > 3 else ""))
+        files = path_files(marks)   # bookmarks placed from the artist's files: the walk's ingredients
+        return self.add_path(vecs, name=" → ".join(names[:3]) + ("…" if len(names) > 3 else ""),
+                             **({FROM_FILES: files} if files else {}))
 
     def bookmark_vector(self, name: str) -> np.ndarray | None:
         """The bookmark's vector, if it fits the model (else None and a message)."""

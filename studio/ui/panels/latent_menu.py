@@ -19,6 +19,7 @@ class CellMenu(QObject):
         super().__init__(parent)
         self.view, self.planes, self.library, self.spread = view, planes, library, spread
         self._open: QMenu | None = None     # keeps a popped-up menu alive while it is open
+        self.placer = None                  # "Place your own file…" (the panel's FilePlacer)
         view.context_requested.connect(self.popup)
 
     def popup(self, key, vector, global_pos) -> None:
@@ -36,6 +37,12 @@ class CellMenu(QObject):
         m.addAction(f"Breed (spread {spread:g})", lambda: self.planes.breed(vector, self.spread.value()))
         m.addAction("Centre here", lambda: self.planes.centre_on(vector))
         m.addAction("Copy seed and vector", lambda: self.copy_vector(vector, key))
+        if self.placer is not None:
+            m.addSeparator()
+            act = m.addAction("Place your own file…", self.placer.choose)
+            act.setEnabled(self.placer.can_place())
+            act.setToolTip("Encode one of your pictures or melodies and bookmark where it lands (or drop it on "
+                           "the grid)" if act.isEnabled() else "This model cannot encode files (a VAE can)")
         return m
 
     def copy_vector(self, vector, key=None) -> str:

@@ -224,6 +224,10 @@ class NamedList(QWidget):
             tip = f"{d.get('plugin', '')} · {d.get('checkpoint', '')}"
             if "points" in d:
                 tip += f" · {len(d['points'])} points, {d.get('method', '')}, {d.get('steps', '')} steps per segment"
+            made_from = [f.get("name") for f in ([d.get("from_file")] + list(d.get("from_files") or []))
+                         if isinstance(f, dict)]
+            if made_from:  # exports from it name these files in their Content Credentials
+                tip += "\nfrom your file" + ("s " if len(made_from) > 1 else " ") + ", ".join(map(str, made_from))
             it.setToolTip(tip)
             data = thumbnail_bytes(d)
             if data:

@@ -41,7 +41,8 @@ class LatentSideTabs(QTabWidget):
         self.setElideMode(Qt.TextElideMode.ElideNone)
 
     def _build_bookmarks(self) -> NamedList:
-        marks = NamedList("No bookmarks yet: right-click a cell and choose Bookmark.", BOOKMARK_BUTTONS)
+        marks = NamedList("No bookmarks yet: right-click a cell and choose Bookmark, or drop your own picture or "
+                          "melody on the grid.", BOOKMARK_BUTTONS)
         marks.activated.connect(self.go_to_bookmark)
         marks.buttons["Go"].clicked.connect(lambda: [self.go_to_bookmark.emit(n) for n in marks.selected_names()[:1]])
         marks.buttons["Path"].clicked.connect(lambda: self.path_from_bookmarks.emit(marks.selected_names()))

@@ -139,4 +139,8 @@ class DecodeWorker(QObject):
             self._done.update(chunk_keys)
             self.decoded.emit("grid", token, chunk_keys, tiles, out)
             if self._newer_grid():
-                return  # the rest belongs to a view the user has left
+                with self._cond:  # only a preview waits: it goes first, the rest of this view after it
+                    rest = todo[start + self.chunk:]
+                    if rest and "grid" not in self._pending and not self._stop:
+                        self._pending["grid"] = (token, [keys[k] for k in rest], z[rest])
+                return  # else the rest belongs to a view the user has left

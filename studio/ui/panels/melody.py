@@ -23,7 +23,8 @@ from studio.core.audio.render import Rendering
 from studio.ui.panels.generation_panel import GenerationPanel
 from studio.ui.panels.melody_copies import batch_note, mark_variation
 from studio.ui.panels.melody_controls import GenerateBox, build_roll_column, build_side_column, build_status_labels
-from studio.ui.panels.melody_export import melody_recipe, restore_melody, write_melody
+from studio.ui.panels.melody_export import (input_files, loaded_from, melody_recipe, primer_inputs, restore_melody,
+                                            write_melody)
 from studio.ui.panels.melody_generation import GenerationRequest, MelodyJobs, describe_capabilities
 from studio.ui.panels.melody_transport import SAMPLE_RATE, Transport
 from studio.ui.panels.reflow import ReflowSplit
@@ -195,7 +196,7 @@ class MelodyPanel(GenerationPanel):
         self.progress.setValue(0)
         self._params = {"model": self.model_name, "temperature": req.temperature, "top_k": req.top_k,
                         "top_p": req.top_p, "length_bars": self.bars.value(), "primer_steps": len(req.primer),
-                        "source": self.source}
+                        "source": self.source, **primer_inputs(self.current_params, req.primer)}
         self.jobs.generate(self.model, req)
         self._sync()
 
@@ -255,7 +256,7 @@ class MelodyPanel(GenerationPanel):
             self.instrument.set_program(mel.program)
         bars = max(1, -(-len(mel.events) // self.bar_steps))
         self.set_events(mel.events + [1] * (bars * self.bar_steps - len(mel.events)), f"Load {Path(path).name}")
-        self.current_params, self._generated = {}, None  # a melody from a file: not a variation of ours
+        self.current_params, self._generated = loaded_from(path), None  # the user's file, not a variation of ours
         return True
 
     def restore_settings(self, request: RestoreRequest) -> None:
@@ -276,7 +277,8 @@ class MelodyPanel(GenerationPanel):
         try:
             path = write_melody(path, events, self.recipe(), bpm=self.tempo.value(), min_pitch=self.pitch_range[0],
                                 render=self._audio, sample_rate=SAMPLE_RATE, program=self.instrument.program(),
-                                time_signature=self.time_signature, key=self.key)
+                                time_signature=self.time_signature, key=self.key,
+                                inputs=input_files(self.current_params))
         except (OSError, ValueError) as exc:
             log.warning("export to %s failed: %s", path, exc)
             QMessageBox.warning(self, "Export failed", f"{path}: {exc}")

@@ -3,15 +3,36 @@
 The recipe names the model that wrote the variation (plugin, run, checkpoint), its seed and
 sampling settings, and whether the notes were edited by hand afterwards; the AI-generated
 disclosure is always written (``studio.core.export.provenance.finalize``).
+
+A MIDI file the artist loaded ("Load MIDI…") is an input of what the roll holds next: of the melody
+itself, and of the variations that continue it as their primer. Its path travels in the panel's params
+(``INPUT_FILES``) and becomes an ingredient of the export's Content Credentials, the way
+``studio generate --prime FILE`` records it (``credentials.user_inputs``).
 """
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
+from studio.core.export.credentials import user_inputs
 from studio.core.export.provenance import make_recipe
 
 SAMPLING_KEYS = ("temperature", "top_k", "top_p", "length_bars", "primer_steps")
+INPUT_FILES = "input_files"   # the params' list of the artist's files the notes came from
+
+
+def loaded_from(path: str | Path) -> dict[str, Any]:
+    """The params of a melody loaded from the artist's file (not a variation of ours)."""
+    return {INPUT_FILES: [str(Path(path).expanduser().resolve())]}
+
+
+def primer_inputs(params: dict[str, Any], primer: Sequence[int]) -> dict[str, Any]:
+    """What a new variation inherits from the roll's params: its files, when it continues a primer."""
+    return {INPUT_FILES: list(params[INPUT_FILES])} if primer and params.get(INPUT_FILES) else {}
+
+
+def input_files(params: dict[str, Any]) -> list[str]:
+    return [str(p) for p in params.get(INPUT_FILES) or []]
 
 
 def melody_recipe(params: dict[str, Any], events: list[int], generated: list[int] | None, *,
@@ -23,7 +44,7 @@ def melody_recipe(params: dict[str, Any], events: list[int], generated: list[int
     tell whether the notes were edited since.
     """
     src = params.get("source") or {}
-    from_model = bool(params)
+    from_model = any(k != INPUT_FILES for k in params)
     edited = not from_model or generated is None or list(events) != list(generated)
     sampling = {k: params[k] for k in SAMPLING_KEYS if k in params} if from_model else {}
     more = {"bpm": float(bpm), "edited_by_hand": edited,
@@ -40,11 +61,18 @@ def melody_recipe(params: dict[str, Any], events: list[int], generated: list[int
 
 def write_melody(path: str | Path, events: list[int], recipe: dict[str, Any], *, bpm: float, min_pitch: int,
                  render: Callable[[list[int]], Any], sample_rate: int, program: int,
-                 time_signature: str | None = None, key: str | None = None) -> Path:
+                 time_signature: str | None = None, key: str | None = None, inputs: Sequence[str] = ()) -> Path:
     """``.mid`` / ``.midi`` as notes with ``program`` as its instrument, ``.wav`` / ``.flac`` as
     ``render(events)`` (a ``studio.core.audio.render.Rendering``, whose synth goes into the recipe);
-    the caller already asked before replacing a file (the save dialog), so it is overwritten."""
-    path = Path(path)
+    the caller already asked before replacing a file (the save dialog), so it is overwritten.
+    ``inputs``: the artist's files the notes came from (ingredients of the Content Credentials)."""
+    with user_inputs([p for p in inputs if Path(p).is_file()]):  # a moved file is not claimed
+        return _write_melody(Path(path), events, recipe, bpm=bpm, min_pitch=min_pitch, render=render,
+                             sample_rate=sample_rate, program=program, time_signature=time_signature, key=key)
+
+
+def _write_melody(path: Path, events, recipe, *, bpm, min_pitch, render, sample_rate, program, time_signature,
+                  key) -> Path:
     if path.suffix.lower() in (".mid", ".midi"):
         from studio.core.export.midi import save_midi
 
