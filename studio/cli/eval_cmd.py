@@ -7,6 +7,7 @@ nats per image, ... whatever the plugin reports).
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from studio.cli import CommandError, emit_json
 from studio.cli.arg_checks import positive_int
@@ -26,27 +27,25 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from studio.core.datasets import load_dataset
-    from studio.core.devices import choose
-    from studio.core.training.checkpoints import CheckpointError, load_model
-    from studio.core.training.run_folder import is_run_folder, read_run
-
-    from studio.core.datasets import DatasetError
+    from studio.core.datasets import DatasetError, load_dataset
+    from studio.core.devices import DeviceUnavailable
+    from studio.core.session import open_run
+    from studio.core.training.checkpoints import CheckpointError
     from studio.core.training.run_folder import RunFolderError
 
-    data_dir = args.data
-    if data_dir is None and is_run_folder(args.run):
-        try:
-            data_dir = (read_run(args.run).get("dataset") or {}).get("path") or None
-        except RunFolderError as exc:
-            raise CommandError(str(exc), 2) from exc
+    try:
+        session = open_run(args.run, checkpoint=args.checkpoint, device=args.device)
+    except (CheckpointError, RunFolderError, DeviceUnavailable) as exc:
+        raise CommandError(str(exc), 2) from exc
+    except ValueError as exc:  # a device name open_run does not know
+        raise CommandError(f"--device: {exc}", 2) from exc
+    model, plugin, origin, device = session.model, session.plugin, session.origin, session.device
+    data_dir = args.data or (origin.dataset or {}).get("path") or None
     if not data_dir:
         raise CommandError("--data is required (the run does not record its dataset folder)", 2)
     try:
-        device = choose(args.device).id
-        model, plugin, info = load_model(args.run, checkpoint=args.checkpoint, device=device)
         data = load_dataset(data_dir)
-    except (CheckpointError, DatasetError, RunFolderError) as exc:
+    except (DatasetError, RunFolderError) as exc:
         raise CommandError(str(exc), 2) from exc
     if data.spec.modality != plugin.modality:
         raise CommandError(f"{data_dir} holds {data.spec.modality} data but the run's plugin {plugin.id} "
@@ -54,13 +53,11 @@ def run(args) -> int:
     # A dataset imported on its own numbers its own characters/pitches: score it through the
     # model's tables (unknown characters left out and counted), never with the ids as they are.
     from studio.core.datasets.fit_to_model import FitReport, fit_to_model
-    from studio.core.plugins.api import DataSpec
 
     fit = FitReport()
-    model_spec = info.sidecar.get("data_spec")
-    if isinstance(model_spec, dict):
+    if origin.spec_known:
         try:
-            data, fit = fit_to_model(data, DataSpec.from_dict(model_spec))
+            data, fit = fit_to_model(data, origin.data_spec)
         except (DatasetError, TypeError) as exc:
             raise CommandError(f"{data_dir} cannot be scored by this model: {exc}", 2) from exc
     if data.size(args.split) == 0:
@@ -71,7 +68,8 @@ def run(args) -> int:
     with torch.no_grad():
         figures = model.evaluate(b.to(device) for b in batches)
     figures = {k: float(v) for k, v in figures.items()}
-    result = {"run": str(args.run), "plugin": plugin.id, "checkpoint": str(info.path), "step": info.step,
+    result = {"run": str(args.run), "plugin": plugin.id, "checkpoint": origin.checkpoint_path,
+              "step": origin.checkpoint_step,
               "dataset": str(data_dir), "split": args.split, "metrics": figures, "mapping": fit.to_dict()}
     # is the model copying its training items? (images and melodies; issue 20)
     from studio.core.originality import eval_figures
@@ -83,7 +81,8 @@ def run(args) -> int:
         return 0
     if fit.mapped:
         print(f"note: {fit.describe()}", file=sys.stderr)
-    print(f"{plugin.id} at step {info.step} ({info.path.name}) on the {args.split} split of {data_dir}:")
+    print(f"{plugin.id} at step {origin.checkpoint_step} ({Path(origin.checkpoint_path).name}) "
+          f"on the {args.split} split of {data_dir}:")
     width = max((len(k) for k in figures), default=0)
     for k, v in figures.items():
         print(f"  {k:<{width}}  {v:.6g}")

@@ -28,6 +28,7 @@ class RunOrigin:
     checkpoint_sha256: str | None          # of the checkpoint's tensor file, as recipes record it
     data_spec: DataSpec
     dataset: dict[str, Any] = field(default_factory=dict)   # run.json "dataset" {path, fingerprint}; {} if unknown
+    spec_known: bool = True  # False: neither the model nor its checkpoint says its data spec (modality only)
 
     def recipe_source(self, plugin: Any) -> dict[str, Any]:
         """Plain values for the recipes of later exports (the keys ``export.generate.run_source`` gives)."""
@@ -152,11 +153,12 @@ def open_run(run_dir: str | Path, checkpoint: Any = None, *, device: str = "cpu"
         dataset = dict(read_run(src.run_path).get("dataset") or {})
     except (RunFolderError, OSError, ValueError, TypeError):
         dataset = {}
-    spec = getattr(model, "spec", None)
+    spec, known = getattr(model, "spec", None), True
     if not isinstance(spec, DataSpec):
-        recorded = (getattr(info, "sidecar", {}) or {}).get("data_spec") or {}
+        recorded = (getattr(info, "sidecar", {}) or {}).get("data_spec")
+        known = isinstance(recorded, dict) and bool(recorded)
         # a model that keeps no spec, saved without one: its plugin's modality is all that is known
-        spec = DataSpec.from_dict({"modality": plugin.modality, **(recorded if isinstance(recorded, dict) else {})})
+        spec = DataSpec.from_dict({"modality": plugin.modality, **(recorded if known else {})})
     origin = RunOrigin(src.run_id, src.run_path or str(run_dir), src.checkpoint_path or "", src.checkpoint_step,
-                       src.checkpoint_sha256, spec, dataset)
+                       src.checkpoint_sha256, spec, dataset, known)
     return ModelSession(plugin, model, origin, dev)
