@@ -2,35 +2,14 @@
 or included when the user says so, a choice the dataset remembers; other stated preferences are noted."""
 from __future__ import annotations
 
-import io
 import json
 
-import numpy as np
 import pytest
-from PIL import Image
 
 from studio.cli import main
+from tests.fixtures.training_opt_out import picture as _picture, with_training_use as _with_training_use
 
 c2pa = pytest.importorskip("c2pa", reason="c2pa-python is a dependency (pyproject.toml)")
-
-
-def _picture(seed: int) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(np.random.default_rng(seed).integers(0, 255, (24, 24, 3), dtype=np.uint8)).save(buf, "PNG")
-    return buf.getvalue()
-
-
-def _with_training_use(data: bytes, use: str) -> bytes:
-    """A picture as another C2PA tool would sign it, stating a training-and-data-mining preference."""
-    from studio.core.export import credentials
-
-    manifest = credentials.manifest_definition({}, "theirs.png")
-    manifest["assertions"].append({"label": "cawg.training-mining", "data": {"entries": {
-        "cawg.ai_generative_training": {"use": use}, "cawg.ai_training": {"use": use}}}})
-    out = io.BytesIO()
-    c2pa.Builder(manifest, context=credentials._context()).sign(credentials._signer(), "image/png",
-                                                                 io.BytesIO(data), out)
-    return out.getvalue()
 
 
 def _import(src, out, capsys, *extra) -> dict:

@@ -16,7 +16,7 @@ from studio.ui.panels.datasets_opt_outs import question
 from tests.ui.screens import save_widget
 
 pytest.importorskip("c2pa", reason="c2pa-python is a dependency (pyproject.toml)")
-from tests.cli.test_import_do_not_train import _picture, _with_training_use  # noqa: E402
+from tests.fixtures.training_opt_out import picture as _picture, with_training_use as _with_training_use  # noqa: E402,E501
 
 
 @pytest.fixture
