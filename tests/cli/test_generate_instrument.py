@@ -17,7 +17,7 @@ pytest.importorskip("studio.core.training.checkpoints", reason="the engine's loa
 
 @pytest.fixture(scope="module")
 def melody_run(tmp_path_factory):
-    from tests.core.export.test_export_generate import make_run
+    from tests.fixtures.session_runs import untrained_run as make_run
     return make_run(tmp_path_factory.mktemp("runs") / "melody-rnn", "melody-rnn")
 
 
@@ -64,7 +64,7 @@ def test_unknown_or_misplaced_program_is_a_clear_error(melody_run, tmp_path, cap
     assert exit_.value.code == 0
     out = capsys.readouterr().out.splitlines()
     assert len(out) == 128 and out[73].split(None, 1) == ["73", "Flute"] and out[40].endswith("Violin")
-    from tests.core.export.test_export_generate import make_run
+    from tests.fixtures.session_runs import untrained_run as make_run
     images = make_run(tmp_path / "vae", "vae")
     assert cli("generate", "--run", images, "--out", tmp_path / "x.png", "--program", "Flute") == 2
     assert "makes image, not melodies" in capsys.readouterr().err and not (tmp_path / "x.png").exists()

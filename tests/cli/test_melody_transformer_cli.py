@@ -7,7 +7,7 @@ import json
 import mido
 
 from studio.cli import main
-from tests.core.test_meter_through_import_export import JIGS
+from tests.plugins.melody_fixtures import JIGS
 
 
 def cli(*argv) -> int:

@@ -18,6 +18,7 @@ import pytest
 import torch
 
 from studio.cli import main
+from tests.fixtures import session_runs
 
 torch.set_num_threads(1)
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,23 +32,8 @@ def cli(*argv) -> int:
 
 
 def make_run(folder: Path, plugin_id: str, config: dict, spec: dict) -> Path:
-    """A run folder with one checkpoint of a freshly initialised model."""
-    from studio.core.plugins.api import DataSpec, config_from_dict, config_to_dict
-    from studio.core.plugins.registry import get_plugin
-    from studio.core.training.checkpoints import save_checkpoint
-    from studio.core.training.state import model_tensors
-
-    plugin = get_plugin(plugin_id)
-    cfg = config_from_dict(plugin.Config, config)
-    torch.manual_seed(0)
-    model = plugin.build(cfg, DataSpec(**spec))
-    folder.mkdir(parents=True)
-    (folder / "run.json").write_text(json.dumps({"id": f"run-{plugin_id}", "plugin": {"id": plugin.id},
-                                                 "status": "done", "step": 1}))
-    save_checkpoint(folder / "checkpoints", 1, model_tensors(model),
-                    {"plugin": {"id": plugin.id, "version": plugin.version}, "config": config_to_dict(cfg),
-                     "data_spec": DataSpec(**spec).to_dict()})
-    return folder
+    """A run folder with one checkpoint of a freshly initialised model (seed 0)."""
+    return session_runs.make_run(folder, plugin_id, config=config, spec=spec, seed=0, dataset=False)
 
 
 @pytest.fixture(scope="module")

@@ -12,21 +12,7 @@ from studio.core.audio.midi import events_to_midi, midi_key_name
 from studio.core.datasets import load_dataset
 from studio.core.datasets.music import import_music, phrases_from_notes
 from studio.core.export.midi import save_midi
-
-# two 6/8 tunes (no pickup: the ABC reader does not shift upbeats yet): bars of dotted-quarter + eighth + quarter + eighth ("long-short" jig figures)
-JIGS = """X:1
-T:Test Jig One
-M:6/8
-L:1/8
-K:D
-d2f a2f|d2f a2f|g2e c2e|d3 d2A|d2f a2f|d2f a2f|g2e c2e|d3 d3:|
-X:2
-T:Test Jig Two
-M:6/8
-L:1/8
-K:G
-G2B d2B|G2B d2B|A2c e2c|G3 G2D|G2B d2B|G2B d2B|A2c e2c|G3 G3:|
-"""
+from tests.plugins.melody_fixtures import JIGS  # two 6/8 tunes in ABC
 
 
 @pytest.mark.parametrize("text, bar, beat, sig", [("4/4", 16, 4, (4, 4)), ("6/8", 12, 6, (6, 8)),

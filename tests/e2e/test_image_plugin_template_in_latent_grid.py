@@ -14,7 +14,7 @@ from studio.core.export import read_provenance
 from tests.e2e.example_install import pip_install_example
 from tests.fixtures.tiny_runs import train_tiny
 from tests.fixtures.toy_plugins import data as toy_data
-from tests.ui.test_latent_grid_panel import centre_of, click
+from tests.ui.latent_pointer import centre_of, click
 
 pytestmark = pytest.mark.timeout(300)
 ROOT = Path(__file__).resolve().parents[2]

@@ -21,7 +21,7 @@ from studio.core.export.verification import verify_file
 from studio.core.plugins.api import DataSpec, config_from_dict
 from studio.core.project import Project
 from tests.ui.screens import save_widget
-from tests.ui.test_latent_grid_panel import centre_of, click, make_panel
+from tests.ui.latent_pointer import centre_of, click, make_panel
 
 pytest.importorskip("c2pa", reason="c2pa-python is a dependency (pyproject.toml)")
 torch.set_num_threads(1)

@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt
 from studio.cli import main
 from studio.core.audio.events import Note, notes_to_events
 from studio.core.export.verification import verify_file
-from tests.ui.test_melody_panel import tiny_rnn
+from tests.plugins.melody_fixtures import tiny_rnn
 
 pytest.importorskip("c2pa", reason="c2pa-python is a dependency (pyproject.toml)")
 torch.set_num_threads(1)

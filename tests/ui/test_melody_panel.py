@@ -7,11 +7,10 @@ import torch
 from PySide6.QtCore import Qt
 
 from studio.core.audio.events import STEPS_PER_BAR, Note, notes_to_events
-from studio.core.plugins.api import DataSpec, config_from_dict
+from tests.plugins.melody_fixtures import SPEC, tiny_rnn
 from tests.ui.screens import save_widget
 
 torch.set_num_threads(1)
-SPEC = DataSpec("melody", phrase_length=64, min_pitch=48, max_pitch=84)
 
 
 @pytest.fixture
@@ -27,12 +26,6 @@ def panel(qtbot):
     qtbot.waitExposed(w)
     yield w
     w.shutdown()
-
-
-def tiny_rnn():
-    from studio_plugins.melody_rnn import plugin
-    torch.manual_seed(0)
-    return plugin.build(config_from_dict(plugin.Config, {"hidden": 32, "layers": 1, "embed": 8}), SPEC)
 
 
 def click_cell(qtbot, roll, step, pitch, button=Qt.MouseButton.LeftButton, modifier=Qt.KeyboardModifier.NoModifier):

@@ -16,7 +16,7 @@ import torch
 from studio.core.export import read_provenance
 from tests.fixtures.toy_plugins import data as toy_data
 from tests.ui.screens import save_widget
-from tests.ui.test_restore_drop import answer, drop  # noqa: F401 - the dialog-answering fixture
+from tests.ui.restore_helpers import answer, drop  # noqa: F401 - the dialog-answering fixture
 
 pytestmark = pytest.mark.timeout(240)
 ENGINE = {"threads": 1, "val_every": 0, "sample_every": 0, "checkpoint_every": 2, "checkpoint_minutes": 0,

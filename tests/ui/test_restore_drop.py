@@ -8,14 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 from studio.core.export import read_provenance
 from tests.fixtures.tiny_runs import train_tiny
 from tests.fixtures.toy_plugins import data as toy_data
-from tests.ui.screens import save_widget
+from tests.ui.restore_helpers import answer, dialog_rows, drop  # noqa: F401 - answer: a fixture
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -57,50 +57,6 @@ def made(tmp_path_factory):
     Image.new("RGB", (8, 8), (200, 30, 30)).save(plain)
     return {"project": project, "vae": vae_run, "melody": mel_run, "png": pngs[1], "mid": mid, "plain": plain,
             "base": base, "words": words, "txt": texts[1]}
-
-
-def drop(qtbot, win, path: Path) -> None:
-    """What a file manager does: drag enter, then drop, on the window (outside the Datasets panel)."""
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(path))])
-    pos = QPointF(win.width() / 2, 12)
-    enter = QDragEnterEvent(QPoint(int(pos.x()), int(pos.y())), Qt.DropAction.CopyAction, mime,
-                            Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
-    QApplication.sendEvent(win, enter)
-    assert enter.isAccepted(), f"the window refused {path.name}"
-    ev = QDropEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
-    QApplication.sendEvent(win, ev)
-    assert ev.isAccepted()
-
-
-@pytest.fixture
-def answer(monkeypatch):
-    """Answer the recipe dialog by clicking its buttons; keep what it showed; screenshot the first."""
-    from studio.ui.restore_dialog import RestoreDialog
-
-    seen: list[dict] = []
-    plan = {"buttons": ["restore"]}
-
-    def fake_exec(dialog):
-        if dialog.check is not None:  # Content Credentials are checked off the UI thread: wait for the answer
-            from PySide6.QtWidgets import QApplication
-            dialog.check.thread.join(30)
-            for _ in range(3):
-                QApplication.processEvents()
-        dialog.adjustSize()
-        rows = {dialog.form.itemAt(i, dialog.form.ItemRole.LabelRole).widget().text().rstrip(":"):
-                dialog.form.itemAt(i, dialog.form.ItemRole.FieldRole).widget().text()
-                for i in range(dialog.form.rowCount())}
-        seen.append({"rows": rows, "restore_text": dialog.restore_btn.text(),
-                     "choose_visible": not dialog.choose_btn.isHidden()})
-        if len(seen) == 1:
-            save_widget(dialog, "restore_dialog_" + dialog.restore.path.suffix.lstrip("."), min_colours=16)
-        for name in plan["buttons"]:
-            {"restore": dialog.restore_btn, "choose": dialog.choose_btn}[name].click()
-        return dialog.result()
-
-    monkeypatch.setattr(RestoreDialog, "exec", fake_exec)
-    return type("Answer", (), {"seen": seen, "plan": plan})
 
 
 @pytest.fixture
@@ -242,23 +198,18 @@ def test_content_credentials_are_checked_off_the_window_thread(qtbot, made, monk
     from studio.ui.restore_dialog import RestoreDialog
     from studio.ui.restore_recipe import Restore
 
-    def rows(dialog) -> dict:
-        form = dialog.form
-        return {form.itemAt(i, form.ItemRole.LabelRole).widget().text().rstrip(":"):
-                form.itemAt(i, form.ItemRole.FieldRole).widget().text() for i in range(form.rowCount())}
-
     gate, real = threading.Event(), restore_dialog.check_credentials
     monkeypatch.setattr(restore_dialog, "check_credentials", lambda path: gate.wait(30) and real(path))
     recipe = read_provenance(made["png"])
     dialog = RestoreDialog(Restore(made["png"], recipe, restore_spec(recipe)))
     qtbot.addWidget(dialog)
-    assert rows(dialog)["Content Credentials"] == "checking…"   # the window did not wait for the hash
+    assert dialog_rows(dialog)["Content Credentials"] == "checking…"   # the window did not wait for the hash
     assert dialog.check.thread.name == "studio-verify" and dialog.check.thread.is_alive()
     gate.set()
-    qtbot.waitUntil(lambda: "valid" in rows(dialog)["Content Credentials"], timeout=20_000)
+    qtbot.waitUntil(lambda: "valid" in dialog_rows(dialog)["Content Credentials"], timeout=20_000)
 
     monkeypatch.setattr(restore_dialog, "check_credentials", real)
     monkeypatch.setattr(restore_dialog, "VERIFY_MAX_BYTES", 1000)
     big = RestoreDialog(Restore(made["png"], recipe, restore_spec(recipe)))
     qtbot.addWidget(big)
-    qtbot.waitUntil(lambda: "studio verify" in rows(big)["Content Credentials"], timeout=20_000)
+    qtbot.waitUntil(lambda: "studio verify" in dialog_rows(big)["Content Credentials"], timeout=20_000)

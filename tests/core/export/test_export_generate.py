@@ -12,46 +12,15 @@ from PIL import Image
 
 from studio.cli import main
 from studio.core.export import read_provenance, restore_spec
+from tests.fixtures.session_runs import untrained_run
 
 torch.set_num_threads(1)
 pytest.importorskip("studio.core.training.checkpoints", reason="the engine's load_model is not there yet")
 
-TEXT = "to be or not to be, that is the question\n"
-TINY = {
-    "vae": ({"latent_size": 4, "width": 8}, {"modality": "image", "image_size": 32, "channels": 1}),
-    "char-rnn": ({"layers": 1, "width": 16, "embedding": 8},
-                 {"modality": "text", "vocab": sorted(set(TEXT))}),
-    "melody-rnn": ({"layers": 1, "hidden": 16, "embed": 8},
-                   {"modality": "melody", "phrase_length": 32, "min_pitch": 48, "max_pitch": 84}),
-}
-
-
-def make_run(folder: Path, plugin_id: str) -> Path:
-    """A run folder with one checkpoint of a freshly initialised tiny model (weights are random: fine for I/O)."""
-    from studio.core.plugins.api import DataSpec, config_from_dict, config_to_dict
-    from studio.core.plugins.registry import get_plugin
-    from studio.core.training.checkpoints import save_checkpoint
-    from studio.core.training.state import model_tensors
-
-    plugin = get_plugin(plugin_id)
-    cfg_values, spec_values = TINY[plugin_id]
-    config = config_from_dict(plugin.Config, cfg_values)
-    spec = DataSpec(**spec_values)
-    torch.manual_seed(0)
-    model = plugin.build(config, spec)
-    folder.mkdir(parents=True)
-    (folder / "run.json").write_text(json.dumps({"id": f"run-{plugin_id}", "plugin": {"id": plugin.id},
-                                                 "status": "done", "step": 1}))
-    save_checkpoint(folder / "checkpoints", 1, model_tensors(model),
-                    {"plugin": {"id": plugin.id, "version": plugin.version}, "config": config_to_dict(config),
-                     "data_spec": spec.to_dict()})
-    return folder
-
-
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     base = tmp_path_factory.mktemp("runs")
-    return {pid: make_run(base / pid, pid) for pid in TINY}
+    return {pid: untrained_run(base / pid, pid) for pid in ("vae", "char-rnn", "melody-rnn")}
 
 
 def cli(*argv) -> int:

@@ -13,7 +13,7 @@ import torch
 from studio.cli import main
 from studio.core.export.read import read_provenance
 from studio.core.export.video import read_mp4_tags
-from tests.core.export.test_export_generate import make_run
+from tests.fixtures.session_runs import untrained_run as make_run
 
 mutagen = pytest.importorskip("mutagen", reason="mutagen is a dependency (pyproject.toml)")
 torch.set_num_threads(1)
