@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QDoubleSpinBox, QProgressBar, QPushButton, QSpinBox, QWidget
 
 from studio.ui.background_jobs import BackgroundJobs, LatestLoad
@@ -112,6 +113,13 @@ class GenerationPanel(QWidget):
 
     def restore_settings(self, request: RestoreRequest) -> None:
         raise NotImplementedError
+
+    def _sync_when_idle(self) -> None:
+        """``_sync`` now and again once the job's thread has ended: a job's last act is the signal that
+        brought us here, and Generate stays off while its thread is still alive."""
+        self._sync()
+        if self.jobs.busy:
+            QTimer.singleShot(50, self, self._sync_when_idle)
 
     # -- for subclasses ------------------------------------------------------
     def _sync(self) -> None:

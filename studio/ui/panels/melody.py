@@ -116,6 +116,7 @@ class MelodyPanel(GenerationPanel):
         self.checkpoint_step = step
         self.model_label.setToolTip(f"{(source or {}).get('checkpoint_path') or name}: the model that writes "
                                     "variations (select another melody run to change it)")
+        self._sync_when_idle()
 
     def _on_tunes_ready(self, token: int, tunes) -> None:
         if self.loader.is_current(token):
@@ -141,7 +142,7 @@ class MelodyPanel(GenerationPanel):
         if self.loader.is_current(token):
             self.jobs.wait(1.0)
             self.model_label.setText(f"Could not load the model: {msg}")
-            self._sync()
+            self._sync_when_idle()
 
     # -- melody --------------------------------------------------------------
     def events(self) -> list[int]:
@@ -226,12 +227,12 @@ class MelodyPanel(GenerationPanel):
         self.copy_note.setText(text)
         self.copy_note.setStyleSheet("color: #b9770e; font-weight: bold;" if warns
                                      else "color: palette(placeholder-text);")
-        self._sync()
+        self._sync_when_idle()
 
     def _on_generation_failed(self, msg: str) -> None:
         self.jobs.wait(1.0)
         self.model_label.setText(msg)
-        self._sync()
+        self._sync_when_idle()
 
     def _pick_variation(self, item: QListWidgetItem) -> None:
         self.load_variation(item)

@@ -136,6 +136,7 @@ class TextPanel(GenerationPanel):
         self.model_label.setToolTip(f"{(source or {}).get('checkpoint_path') or description}: the text model "
                                     "generating here; select a text run elsewhere to change it")
         self.status.setText("")
+        self._sync_when_idle()  # the load's thread may still be ending: Generate turns on when it has
 
     def _on_model_failed(self, token: int, message: str) -> None:
         if not self.loader.is_current(token):
@@ -143,7 +144,7 @@ class TextPanel(GenerationPanel):
         # another modality's run is simply not ours to show; keep the current model
         self.status.setText(message)
         log.info("text panel: %s", message)
-        self._sync()
+        self._sync_when_idle()
 
     # -- controls ----------------------------------------------------------------
     def request(self) -> TextRequest:
@@ -256,7 +257,7 @@ class TextPanel(GenerationPanel):
         self.columns.flush()  # the last characters are on screen before "Done."
         if not self.status.text().startswith("generation failed"):
             self.status.setText("Stopped." if stopped else "Done.")
-        self._sync()
+        self._sync_when_idle()
 
     def _on_failed(self, message: str) -> None:
         self.status.setText(message)
