@@ -4,6 +4,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -22,3 +23,20 @@ def pip_install_example(example: Path, tmp_path_factory, dist: str) -> Path:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert list(target.glob(f"{dist}-*.dist-info/entry_points.txt")), f"{dist} registered no entry points"
     return target
+
+
+@contextmanager
+def importable(target: Path, package: str):
+    """``target`` (from :func:`pip_install_example`) on this process's ``sys.path`` while the block runs, so
+    entry-point discovery finds the example; afterwards it and ``package``'s modules are gone again."""
+    from studio.core.plugins.registry import discover
+
+    sys.path.insert(0, str(target))
+    discover(refresh=True)
+    try:
+        yield target
+    finally:
+        sys.path.remove(str(target))
+        for name in [m for m in sys.modules if m.split(".")[0] == package]:
+            del sys.modules[name]
+        discover(refresh=True)

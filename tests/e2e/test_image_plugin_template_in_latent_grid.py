@@ -4,14 +4,13 @@ built-in: its cells decode, the large preview shows the selected cell, a cell ex
 names the template's plugin and restores the same picture, and `studio interpolate` walks it."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from studio.core.export import read_provenance
-from tests.e2e.example_install import pip_install_example
+from tests.e2e.example_install import importable, pip_install_example
 from tests.fixtures.tiny_runs import train_tiny
 from tests.fixtures.toy_plugins import data as toy_data
 from tests.ui.latent_pointer import centre_of, click
@@ -24,12 +23,8 @@ PLUGIN_ID = "template-mlp-vae"
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    from studio.core.plugins.registry import discover
-
     target = pip_install_example(TEMPLATE, tmp_path_factory, "studio_plugin_template")
-    sys.path.insert(0, str(target))
-    discover(refresh=True)
-    try:
+    with importable(target, "studio_plugin_template"):
         base = tmp_path_factory.mktemp("template-run")
         images = toy_data.write_dataset(base / "blobs", toy_data.image_spec(16), toy_data.image_tensors(24, 16),
                                         "blobs16")
@@ -37,11 +32,6 @@ def run(tmp_path_factory):
         result = train_tiny(PLUGIN_ID, images, out, steps=6, hidden=32)
         assert str(getattr(result.status, "value", result.status)) == "done", result
         yield out
-    finally:
-        sys.path.remove(str(target))
-        for name in [m for m in sys.modules if m.split(".")[0] == "studio_plugin_template"]:
-            del sys.modules[name]
-        discover(refresh=True)
 
 
 def test_the_template_opens_decodes_exports_and_restores_in_the_latent_grid(qtbot, run, tmp_path):

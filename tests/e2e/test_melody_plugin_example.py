@@ -18,7 +18,7 @@ from pathlib import Path
 import mido
 import pytest
 
-from tests.e2e.example_install import pip_install_example
+from tests.e2e.example_install import importable, pip_install_example
 from tests.fixtures.toy_plugins import data as toy_data
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,20 +34,11 @@ def _studio(args, env, timeout=180):
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
-    from studio.core.plugins.registry import discover
-
     target = pip_install_example(EXAMPLE, tmp_path_factory, "studio_melody_markov")
     env = dict(os.environ, OMP_NUM_THREADS="1")
     env["PYTHONPATH"] = os.pathsep.join([str(target), str(ROOT), *filter(None, [env.get("PYTHONPATH")])])
-    sys.path.insert(0, str(target))
-    discover(refresh=True)
-    try:
+    with importable(target, "studio_melody_markov"):
         yield env
-    finally:
-        sys.path.remove(str(target))
-        for name in [m for m in sys.modules if m == "studio_melody_markov" or m.startswith("studio_melody_markov.")]:
-            del sys.modules[name]
-        discover(refresh=True)
 
 
 @pytest.fixture(scope="module")

@@ -9,13 +9,12 @@ discovery reads it) and comes off again afterwards, so other tests never see the
 from __future__ import annotations
 
 import dataclasses
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 
-from tests.e2e.example_install import pip_install_example
+from tests.e2e.example_install import importable, pip_install_example
 from tests.fixtures.toy_plugins import data as toy_data
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,18 +26,9 @@ ENGINE = {"threads": 1, "val_every": 0, "sample_every": 0, "checkpoint_every": 0
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
-    from studio.core.plugins.registry import discover
-
     target = pip_install_example(EXAMPLE, tmp_path_factory, "studio_text_bigram")
-    sys.path.insert(0, str(target))
-    discover(refresh=True)
-    try:
+    with importable(target, "studio_text_bigram"):
         yield target
-    finally:
-        sys.path.remove(str(target))
-        for name in [m for m in sys.modules if m == "studio_text_bigram" or m.startswith("studio_text_bigram.")]:
-            del sys.modules[name]
-        discover(refresh=True)
 
 
 @pytest.fixture(scope="module")
