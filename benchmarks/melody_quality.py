@@ -19,6 +19,11 @@ so a loaded machine slows the run but not the figures.
     python benchmarks/melody_quality.py --corpus ryans --tunes 200
     python benchmarks/melody_quality.py --corpus essen --models melody-rnn,melody-transformer
     python benchmarks/melody_quality.py --corpus ~/tunes --seconds 20 --n 20    # a quick check on a folder
+    python benchmarks/melody_quality.py --corpus ryans --tunes 200 --models melody-rnn \
+        --sample default temperature=0.9 temperature=0.8,top_p=0.95 --model-seeds 0,1   # a sampling sweep
+
+``--sample`` judges each trained model once per sampling setting (the model is trained once, not per setting);
+``--model-seeds`` trains each model once per seed on the same tunes and split and prints the median over seeds.
 """
 from __future__ import annotations
 
@@ -202,6 +207,55 @@ def uniform_melodies(n, rng) -> list[list[int]]:
 
 # -- the run ------------------------------------------------------------------------
 DEFAULT_MODELS = ("melody-rnn", "melody-transformer")
+SAMPLE_KEYS = {"temperature": float, "top_k": int, "top_p": float}
+
+
+def parse_sample(text: str) -> dict:
+    """'temperature=0.9,top_p=0.95' -> {'temperature': 0.9, 'top_p': 0.95}; 'default' (or '') -> {} (the model's)."""
+    out = {}
+    for item in filter(None, text.replace(" ", "").split(",")):
+        if item == "default":
+            continue
+        key, sep, value = item.partition("=")
+        key = key.replace("-", "_")
+        if not sep or key not in SAMPLE_KEYS:
+            raise argparse.ArgumentTypeError(f"{item!r} is not one of "
+                                             f"{', '.join(k + '=VALUE' for k in SAMPLE_KEYS)} (or 'default')")
+        try:
+            out[key] = SAMPLE_KEYS[key](value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{key} needs a number, not {value!r}") from None
+    return out
+
+
+def sample_label(setting: dict) -> str:
+    return ",".join(f"{k}={v}" for k, v in setting.items()) or "default"
+
+
+def seed_list(text: str) -> list[int]:
+    try:
+        seeds = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of integers") \
+            from None
+    if not seeds:
+        raise argparse.ArgumentTypeError("give at least one seed")
+    return seeds
+
+
+def medians(results: dict, groups: dict[str, list[str]]) -> dict[str, dict]:
+    """Median of each figure over the rows of each group (one row per model seed)."""
+    out = {}
+    for name, rows in groups.items():
+        judged = [results[r] for r in rows if "classifier_acc" in results[r]]
+        med = {"seeds": len(rows), "judged": len(judged),
+               "usable": float(np.median([results[r]["usable"] for r in rows])), "of": results[rows[0]]["of"]}
+        if judged:
+            for k in ("pitch_class", "interval", "duration", "classifier_acc", "copy_rate"):
+                med[k] = float(np.median([r[k] for r in judged]))
+            med["classifier_accs"] = [round(r["classifier_acc"], 3) for r in judged]
+        out[name] = med
+    return out
 
 
 def main(argv=None) -> int:
@@ -218,7 +272,12 @@ def main(argv=None) -> int:
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--workers", type=int, default=1, help="processes parsing the corpus the first time")
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seed", type=int, default=0, help="which tunes (with --tunes), the split and the judging")
+    ap.add_argument("--model-seeds", type=seed_list, default=None, metavar="S1,S2",
+                    help="train each model once per seed (same tunes and split); default: --seed")
+    ap.add_argument("--sample", nargs="+", type=parse_sample, default=[{}], metavar="SETTING",
+                    help="sampling settings to judge each trained model with, e.g. 'default' "
+                         "'temperature=0.9,top_p=0.95' 'top_k=8' (default: the model's own)")
     ap.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     args = ap.parse_args(argv)
 
@@ -257,8 +316,10 @@ def main(argv=None) -> int:
         r = {"usable": len(ok), "of": len(gen), **(extra or {})}
         if len(ok) >= 10:
             pc, iv, du = overlaps(ok, ref_w)
+            # every row is judged against the same draws of real windows, so rows differ only by their melodies
             r.update(pitch_class=pc, interval=iv, duration=du, copy_rate=copy_rate(ok, train_keys),
-                     classifier_acc=two_sample_accuracy(ok, ref_w, vocab3, vocab4, rng))
+                     classifier_acc=two_sample_accuracy(ok, ref_w, vocab3, vocab4,
+                                                        np.random.default_rng([args.seed, 2])))
         results[name] = r
         print(f"  judged {name} ({time.time() - t0:.0f}s)", file=sys.stderr, flush=True)
 
@@ -268,14 +329,23 @@ def main(argv=None) -> int:
         chain = Markov(train_t, order_k)
         judge(f"markov order {order_k}", [chain.melody(rng) for _ in range(n)])
     val_w = windows(val_t)
+    model_seeds = args.model_seeds or [args.seed]
+    groups: dict[str, list[str]] = defaultdict(list)  # one row per model seed -> their median
     for spec in args.models:
-        model, info = train_plugin(spec, np.array(train_w, dtype=np.int64), np.array(val_w, dtype=np.int64),
-                                   len(train_t), cpu_seconds=args.seconds, batch=args.batch, seed=args.seed,
-                                   length=LENGTH, min_pitch=MIN_PITCH, max_pitch=MAX_PITCH, patience=args.patience)
-        with torch.no_grad():
-            kw = {} if spec.startswith("melody-vae") else {"length": LENGTH}
-            gen = model.sample(n, seed=args.seed, **kw)
-        judge(spec, [list(map(int, r)) for r in gen.tolist()], info)
+        for model_seed in model_seeds:
+            model, info = train_plugin(spec, np.array(train_w, dtype=np.int64), np.array(val_w, dtype=np.int64),
+                                       len(train_t), cpu_seconds=args.seconds, batch=args.batch, seed=model_seed,
+                                       length=LENGTH, min_pitch=MIN_PITCH, max_pitch=MAX_PITCH,
+                                       patience=args.patience)
+            for setting in args.sample:
+                name = spec if args.sample == [{}] else f"{spec} @ {sample_label(setting)}"
+                with torch.no_grad():
+                    kw = {} if spec.startswith("melody-vae") else {"length": LENGTH}
+                    gen = model.sample(n, seed=model_seed, **kw, **setting)
+                row = name if len(model_seeds) == 1 else f"{name} #seed {model_seed}"
+                judge(row, [list(map(int, r)) for r in gen.tolist()],
+                      {**info, **({"sample": setting} if setting else {})})
+                groups[name].append(row)
 
     print(f"\n{args.corpus}, {len(tunes)} tunes: {'':8s} {'usable':>7s} {'pc':>5s} {'intv':>5s} {'dur':>5s} "
           f"{'clf acc':>8s} {'copy':>6s}  notes")
@@ -285,12 +355,21 @@ def main(argv=None) -> int:
         figs = (f"{r['pitch_class']:5.3f} {r['interval']:5.3f} {r['duration']:5.3f} {r['classifier_acc']:8.3f} "
                 f"{r['copy_rate']:6.3f}" if "classifier_acc" in r else f"{'too few usable melodies to judge':>32s}")
         print(f"{name:36s} {r['usable']:3d}/{r['of']:<3d} {figs}  {note}")
+    summary = medians(results, groups) if len(model_seeds) > 1 else {}
+    if summary:
+        print(f"\nmedian over model seeds {','.join(map(str, model_seeds))}:")
+        for name, r in summary.items():
+            figs = (f"{r['pitch_class']:5.3f} {r['interval']:5.3f} {r['duration']:5.3f} {r['classifier_acc']:8.3f} "
+                    f"{r['copy_rate']:6.3f}  clf {r['classifier_accs']}" if "classifier_acc" in r
+                    else f"{'too few usable melodies to judge':>32s}")
+            print(f"{name:36s} {r['usable']:5.1f}/{r['of']:<3d} {figs}")
     print(f"targets: usable >= 57/60, pc >= 0.90, intv >= 0.85, dur >= 0.85, classifier <= 0.70 (aim 0.62) and below "
           f"order-2 Markov, copy <= 0.05 (200 tunes); {args.seconds:.0f} CPU s training per model, "
           f"{args.threads} torch thread(s), total {time.time() - t0:.0f}s wall")
     if args.json:
         args.json.write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()},
-                                         "tunes": len(tunes), "results": results}, indent=2))
+                                         "tunes": len(tunes), "results": results, "medians": summary},
+                                        indent=2))
     return 0
 
 

@@ -53,7 +53,9 @@ def settings_for_collection(tunes: int) -> dict[str, float | int]:
     (classifier 0.745 vs 0.703 on Bach, 0.773 vs 0.778 on Ryan's) and transposition by up to 5 semitones
     hurt (0.873 vs 0.703: the model writes in any key, not the collection's), so from 60 tunes up the
     defaults stay and early stopping guards against learning tunes by heart. Below 60 tunes (not
-    measured yet) a little more dropout; never transposition.
+    measured yet) a little more dropout; never transposition. A smaller model (one layer of 64) was
+    not adopted either: Ryan's 200 0.765 vs 0.800 over four seeds (still above 0.70), but Bach 200
+    0.650 vs 0.621 (docs/performance.md, "Ryan's 200: sampling and model size").
     """
     if tunes < 60:
         return {"dropout": 0.3}
