@@ -252,10 +252,28 @@ def prune(run_dir: str | Path, keep_last: int, best_step: int | None = None) -> 
 
 
 # -- loading a model for generation -------------------------------------------------------
+def default_choice(run_dir: str | Path) -> str:
+    """Which checkpoint opening a run without naming one gives: "best" when training ended by early
+    stopping (the newest weights are the ones validation stopped trusting, several validations past the
+    best; Keras' restore_best_weights does the same), else "latest"."""
+    try:
+        run = read_run(run_dir)
+    except (OSError, ValueError, AttributeError, TypeError):  # RunFolderError is a ValueError
+        return "latest"
+    reason = run.get("reason")
+    if isinstance(reason, str) and reason.startswith("early stopping") and best_checkpoint(run_dir) is not None:
+        return "best"
+    return "latest"
+
+
 def _resolve(run_dir: Path, checkpoint: Any) -> list[Path]:
-    """Candidate files, newest first (``None``/"latest" falls back to older valid ones)."""
+    """Candidate files, newest first (``None``/"latest" falls back to older valid ones; ``None`` on a run
+    that stopped early starts with its best checkpoint: :func:`default_choice`)."""
     if run_dir.is_file():
         return [run_dir]
+    if checkpoint is None and default_choice(run_dir) == "best":
+        best = best_checkpoint(run_dir).path
+        return [best] + [p for p in _resolve(run_dir, "latest") if p != best]
     if checkpoint is None or checkpoint == "latest":
         infos = list_checkpoints(run_dir, include_invalid=True)
         if not infos:

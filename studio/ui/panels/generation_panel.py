@@ -92,7 +92,12 @@ class GenerationPanel(QWidget):
 
     def which_checkpoint(self) -> str:
         """How the loaded checkpoint was chosen, in words (for the model label)."""
-        return "the restored file's checkpoint" if self._wanted else "the run's newest checkpoint"
+        if self._wanted:
+            return "the restored file's checkpoint"
+        from studio.core.training.checkpoints import default_choice
+        if self._wanted_run and default_choice(self._wanted_run) == "best":
+            return "the run's best checkpoint: training stopped early"
+        return "the run's newest checkpoint"
 
     def loading(self) -> bool:
         """True while a model is opened or generating (the window's screenshot waits for it)."""
