@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from studio.core.training.checkpoints import default_choice
 from studio.ui.panels.latent_source import latest_checkpoint_path
 
 FOLLOW_POLL_MS = 2000
@@ -29,5 +30,6 @@ class CheckpointFollower(QObject):
         if lm is None or not lm.run or self.loader.busy():
             return
         newest = latest_checkpoint_path(lm.run)
-        if newest and newest != lm.checkpoint:
+        # a run that stopped early opens on its best checkpoint: reloading would land there again, for ever
+        if newest and newest != lm.checkpoint and default_choice(lm.run) != "best":
             self.reload.emit(lm.run)

@@ -56,3 +56,22 @@ def test_the_melody_panel_says_it_opened_the_best_checkpoint(qtbot, tmp_path):
             panel.model_label.text()
     finally:
         panel.shutdown()
+
+
+def test_following_a_run_that_stopped_early_does_not_reload_for_ever(qtbot, tmp_path):
+    from types import SimpleNamespace
+
+    from studio.ui.panels.latent_follow import CheckpointFollower
+
+    run = make_run(tmp_path / "faces", "vae", steps=(1, 2, 3))
+    best = str(run / "checkpoints" / "step-00000002.safetensors")
+    follower = CheckpointFollower(SimpleNamespace(busy=lambda: False))
+    follower.model = SimpleNamespace(run=str(run), checkpoint=best)
+    reloads: list[str] = []
+    follower.reload.connect(reloads.append)
+    follower.poll()
+    assert reloads == [str(run)]          # still training (no early stop): the newer step 3 is followed
+    _ended(run, "early stopping: val_loss did not improve for 5 validations (best 1 at step 2)", 2)
+    reloads.clear()
+    follower.poll()
+    assert reloads == []                  # it stopped early: its best checkpoint is the one to show
