@@ -117,6 +117,17 @@ def test_a_log_that_cannot_be_written_is_one_warning_and_training_goes_on(tmp_pa
     assert (read_run(run)["status"], read_run(run)["step"]) == ("done", 5)
     assert sorted(stored(run)["loss"]) == [1, 2, 3, 4, 5]
     assert blocked.read_text() == "not a folder"
+    # a run folder whose tensorboard/ links out of it (a shared archive): nothing is written there
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    linked = tmp_path / "linked"
+    assert train(capsys, linked, images, "--steps", "2")[0] == 0
+    (linked / "tensorboard").symlink_to(outside)
+    code, _, err = train(capsys, linked, images, "--steps", "4", "--resume", "--tensorboard")
+    assert code == 0, err
+    warnings = [line for line in err.splitlines() if "live TensorBoard log" in line]
+    assert len(warnings) == 1 and "is a link" in warnings[0]
+    assert list(outside.iterdir()) == [] and read_run(linked)["step"] == 4
     # without the tensorboard package: one line saying what to install, and the run trains
     monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)
     code, _, err = train(capsys, tmp_path / "no-package", images, "--steps", "3", "--tensorboard")

@@ -333,12 +333,8 @@ def export_paths(out: str | Path, names: list[str]) -> list[Path]:
     return [out.with_name(f"{out.stem}-{n}{out.suffix or '.onnx'}") for n in names]
 
 
-def export_model(model, out: str | Path, *, plugin=None, provenance: dict[str, Any] | None = None,
-                 exporter: str = "auto", opset: int = DEFAULT_OPSET, tol: float = DEFAULT_TOL,
-                 overwrite: bool = True) -> list[ExportResult]:
-    """Export every module of ``model.onnx_exports()``; see :func:`export_paths` for the file names."""
-    from studio.core.export.naming import check_target
-
+def exportable_specs(model, plugin=None) -> list:
+    """The model's ``onnx_exports()`` (model put in eval mode), or ``OnnxExportError`` in words."""
     if not hasattr(model, "onnx_exports"):
         name = plugin.id if plugin is not None else type(model).__name__
         raise OnnxExportError(f"{name}: this model does not offer ONNX export (no 'onnx' capability)")
@@ -346,6 +342,16 @@ def export_model(model, out: str | Path, *, plugin=None, provenance: dict[str, A
     specs = list(model.onnx_exports())
     if not specs:
         raise OnnxExportError("the model listed no modules to export")
+    return specs
+
+
+def export_model(model, out: str | Path, *, plugin=None, provenance: dict[str, Any] | None = None,
+                 exporter: str = "auto", opset: int = DEFAULT_OPSET, tol: float = DEFAULT_TOL,
+                 overwrite: bool = True) -> list[ExportResult]:
+    """Export every module of ``model.onnx_exports()``; see :func:`export_paths` for the file names."""
+    from studio.core.export.naming import check_target
+
+    specs = exportable_specs(model, plugin)
     paths = export_paths(out, [s.name for s in specs])
     for p in paths:
         check_target(p, overwrite)

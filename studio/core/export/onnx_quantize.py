@@ -431,15 +431,10 @@ def export_int8(model, out: str | Path, *, plugin=None, provenance: dict[str, An
 
     ``run_data``: an :class:`~studio.core.export.onnx_calibration.RunData` with the run's dataset."""
     from studio.core.export.naming import check_target
-    from studio.core.export.onnx_export import DEFAULT_OPSET, OnnxExportError, export_paths, model_metadata
+    from studio.core.export.onnx_export import (DEFAULT_OPSET, OnnxExportError, export_paths, exportable_specs,
+                                                model_metadata)
 
-    if not hasattr(model, "onnx_exports"):
-        name = plugin.id if plugin is not None else type(model).__name__
-        raise OnnxExportError(f"{name}: this model does not offer ONNX export (no 'onnx' capability)")
-    model.eval()
-    specs = list(model.onnx_exports())
-    if not specs:
-        raise OnnxExportError("the model listed no modules to export")
+    specs = exportable_specs(model, plugin)
     targets = export_paths(out, [s.name for s in specs])
     for p in targets:
         check_target(p, overwrite)

@@ -84,6 +84,9 @@ class LiveTensorBoard:
                 self._fail(None, HINT)
                 return False
             try:
+                from studio.core.project_paths import owned_path
+                # a run folder from a shared archive may hold `tensorboard -> elsewhere`: never write through it
+                owned_path(self.folder.parent, self.folder.name, "TensorBoard log folder")
                 self.folder.mkdir(parents=True, exist_ok=True)
                 # max_queue: the writer's thread serialises events; a small queue would block each step on it
                 self.writer = SummaryWriter(log_dir=str(self.folder), purge_step=self.purge_step,
