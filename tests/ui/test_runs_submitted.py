@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from tests.ui.screens import save_widget
 from tests.ui.train_helpers import (no_modal_dialogs, project, toys, train_ctx,  # noqa: F401 - fixtures
                                     write_fake_run)
 
@@ -73,6 +74,8 @@ def test_cancel_job_from_the_runs_panel(qtbot, train_ctx, monkeypatch):
         assert rp.cancel_btn.isHidden()            # a local run has no job to cancel
         rp.select([run])
         assert not rp.cancel_btn.isHidden() and rp.cancel_btn.isEnabled()
+        rp.resize(1000, 260)
+        save_widget(rp, "runs_panel_cancel_job")
         asked: list[str] = []
         monkeypatch.setattr(QMessageBox, "question",
                             lambda _p, _t, text, *a, **k: asked.append(text) or QMessageBox.StandardButton.Yes)
